@@ -1,0 +1,403 @@
+//! The WebSocket connection engine after the opening handshake (RFC 6455 §5–§7).
+//!
+//! [`Connection`] is a pure state machine: bytes and time go in, events and bytes come out. It
+//! is split by concern: this file holds the state, the getters, timers and the close state;
+//! `recv.rs` turns received bytes into events; `send.rs` turns commands into queued frames.
+
+mod recv;
+mod send;
+
+use alloc::boxed::Box;
+use bytes::BytesMut;
+use rand_core::RngCore;
+
+use crate::close::CloseFrame;
+use crate::config::{Config, Limits};
+use crate::error::ProtocolError;
+use crate::event::MessageKind;
+use crate::extension::Extension;
+use crate::frame::OpCode;
+use crate::time::{Instant, earliest};
+use crate::transmit::Transmit;
+use crate::utf8::Utf8Validator;
+
+/// Which end of the connection this engine is: clients mask what they send, servers require
+/// masked frames (RFC 6455 §5.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// The end that opened the connection.
+    Client,
+    /// The end that accepted it.
+    Server,
+}
+
+/// Where a connection is in its life (as Qt's `QAbstractSocket::SocketState` and the
+/// WebSocket API's `readyState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    /// The opening handshake is in progress (reported by handshake machines and adapters).
+    Connecting,
+    /// Messages flow both ways.
+    Open,
+    /// A Close frame was sent or received; the closing handshake is under way.
+    Closing,
+    /// The closing handshake completed, timed out or the connection failed. Write out what
+    /// is still queued, then close the transport.
+    Closed,
+}
+
+/// A WebSocket connection in the open phase, for either role, doing no I/O.
+///
+/// # Calling contract
+///
+/// - **Inputs** take received bytes ([`handle_input`](Self::handle_input), or
+///   [`read_buffer`](Self::read_buffer) then [`handle_read`](Self::handle_read) to avoid a
+///   copy), the end of the stream ([`handle_eof`](Self::handle_eof)) and timer expiry
+///   ([`handle_timeout`](Self::handle_timeout)), each with the current time.
+/// - **Commands** (`send_*`, [`ping`](Self::ping), [`close`](Self::close)) only queue bytes.
+/// - **Outputs**: after every input or command, call [`poll_event`](Self::poll_event) until it
+///   returns `Ok(None)` ("feed me more bytes"), then write out
+///   [`transmit`](Self::transmit)/[`transmit_chunks`](Self::transmit_chunks) and report what
+///   was written with [`advance_transmit`](Self::advance_transmit), then arm a timer for
+///   [`poll_timeout`](Self::poll_timeout). Processing every event before writing is what lets
+///   a burst of replies leave in one write.
+///
+/// What RFC 6455 says MUST happen is automatic: pongs answer pings (unless
+/// [`Config::auto_pong`] is off), a received Close is echoed, clients mask every frame, and a
+/// protocol violation queues a Close with the right code (1002, 1007 or 1009) and is returned
+/// as a sticky [`ProtocolError`].
+///
+/// ```
+/// use wsproto_core::{Config, Connection, Event, Instant, Limits, Message};
+///
+/// let now = Instant::ZERO;
+/// let mut server = Connection::server(Config::default(), Limits::default(), now);
+/// // A masked text frame "Hi" as a client would send it.
+/// server.handle_input(&[0x81, 0x82, 1, 2, 3, 4, b'H' ^ 1, b'i' ^ 2], now);
+/// let Ok(Some(Event::Message(Message::Text(text)))) = server.poll_event() else { panic!() };
+/// assert_eq!(text.as_str(), "Hi");
+/// server.send_text("Hi yourself").unwrap();
+/// assert_eq!(&server.transmit()[2..], b"Hi yourself");
+/// ```
+pub struct Connection {
+    role: Role,
+    config: Config,
+    limits: Limits,
+    rng: Option<Box<dyn RngCore + Send>>,
+    extension: Option<Box<dyn Extension>>,
+    /// Received bytes not yet turned into events; the current frame's payload starts at 0.
+    read: BytesMut,
+    frame: Option<FrameState>,
+    incoming: Incoming,
+    eof: bool,
+    transmit: Transmit,
+    /// Scratch space for extension-encoded payloads, reused across messages.
+    scratch: BytesMut,
+    /// An outgoing fragmented message is unfinished.
+    sending_fragmented: bool,
+    close_sent: Option<CloseFrame>,
+    close_received: Option<CloseFrame>,
+    closed: bool,
+    error: Option<ProtocolError>,
+    close_deadline: Option<Instant>,
+    last_input: Instant,
+    keepalive_deadline: Option<Instant>,
+    last_ping: Option<PingRecord>,
+}
+
+/// The frame whose payload is being received.
+#[derive(Clone, Copy, Debug)]
+struct FrameState {
+    opcode: OpCode,
+    fin: bool,
+    mask: Option<[u8; 4]>,
+    len: u64,
+    /// Payload bytes already taken out of the read buffer.
+    taken: u64,
+    /// Payload bytes at the front of the read buffer that are unmasked and validated.
+    ready: usize,
+}
+
+/// The data message being received (possibly over several frames).
+#[derive(Debug, Default)]
+struct Incoming {
+    kind: Option<MessageKind>,
+    compressed: bool,
+    fragments: usize,
+    /// Payload bytes received so far (compressed size for compressed messages).
+    size: usize,
+    /// Bytes delivered or buffered after decoding (equals `size` when not compressed).
+    decoded: usize,
+    utf8: Utf8Validator,
+    assembled: BytesMut,
+}
+
+/// Our latest ping, to measure the round-trip time when its pong comes back.
+#[derive(Clone, Copy, Debug)]
+struct PingRecord {
+    sent_at: Instant,
+    payload_hash: u64,
+}
+
+impl Connection {
+    /// A server-role connection: expects masked frames and sends unmasked ones.
+    #[must_use]
+    pub fn server(config: Config, limits: Limits, now: Instant) -> Self {
+        Self::new(Role::Server, config, limits, None, now)
+    }
+
+    /// A client-role connection: masks every frame with keys drawn from `rng`.
+    ///
+    /// The masking key must be unpredictable to the application's peers (RFC 6455 §10.3); use
+    /// a cryptographically seeded generator outside tests.
+    #[must_use]
+    pub fn client(
+        config: Config,
+        limits: Limits,
+        rng: Box<dyn RngCore + Send>,
+        now: Instant,
+    ) -> Self {
+        Self::new(Role::Client, config, limits, Some(rng), now)
+    }
+
+    fn new(
+        role: Role,
+        config: Config,
+        limits: Limits,
+        rng: Option<Box<dyn RngCore + Send>>,
+        now: Instant,
+    ) -> Self {
+        Self {
+            role,
+            config,
+            limits,
+            rng,
+            extension: None,
+            read: BytesMut::new(),
+            frame: None,
+            incoming: Incoming::default(),
+            eof: false,
+            transmit: Transmit::default(),
+            scratch: BytesMut::new(),
+            sending_fragmented: false,
+            close_sent: None,
+            close_received: None,
+            closed: false,
+            error: None,
+            close_deadline: None,
+            last_input: now,
+            keepalive_deadline: None,
+            last_ping: None,
+        }
+    }
+
+    /// Installs a negotiated extension (e.g. permessage-deflate); call before any traffic.
+    #[must_use]
+    pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
+        self.extension = Some(extension);
+        self
+    }
+
+    // ----- getters -------------------------------------------------------------------------
+
+    /// Client or server.
+    #[must_use]
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The connection's current state; changes after inputs and commands.
+    #[must_use]
+    pub fn state(&self) -> State {
+        if self.closed {
+            State::Closed
+        } else if self.close_sent.is_some() || self.close_received.is_some() {
+            State::Closing
+        } else {
+            State::Open
+        }
+    }
+
+    /// The behaviour this connection was created with.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The limits this connection enforces.
+    #[must_use]
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Whether bytes wait to be written; changes after commands, inputs and
+    /// [`advance_transmit`](Self::advance_transmit).
+    #[must_use]
+    pub fn wants_write(&self) -> bool {
+        !self.transmit.is_empty()
+    }
+
+    /// How many bytes wait to be written (Qt's `bytesToWrite`).
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.transmit.len()
+    }
+
+    /// Whether data sends are currently refused because the write buffer is at or above
+    /// [`Limits::write_high_water`].
+    #[must_use]
+    pub fn is_write_buffer_full(&self) -> bool {
+        self.transmit.len() >= self.limits.get_write_high_water()
+    }
+
+    /// The Close frame we sent, if any (our code and reason).
+    #[must_use]
+    pub fn close_sent(&self) -> Option<&CloseFrame> {
+        self.close_sent.as_ref()
+    }
+
+    /// The Close frame the peer sent, if any (its code and reason).
+    #[must_use]
+    pub fn close_received(&self) -> Option<&CloseFrame> {
+        self.close_received.as_ref()
+    }
+
+    /// The protocol error that failed this connection, if any.
+    #[must_use]
+    pub fn error(&self) -> Option<&ProtocolError> {
+        self.error.as_ref()
+    }
+
+    /// Whether an extension was installed with [`with_extension`](Self::with_extension).
+    #[must_use]
+    pub fn has_extension(&self) -> bool {
+        self.extension.is_some()
+    }
+
+    // ----- outputs: bytes to transmit --------------------------------------------------------
+
+    /// The next contiguous bytes to write (empty when nothing is queued).
+    #[must_use]
+    pub fn transmit(&self) -> &[u8] {
+        self.transmit.first()
+    }
+
+    /// Fills `dst` with the queued byte runs, in order, for one vectored write; returns how many
+    /// slots it filled.
+    pub fn transmit_chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
+        self.transmit.chunks(dst)
+    }
+
+    /// Reports that the first `n` queued bytes were written.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.transmit.advance(n);
+    }
+
+    /// Frees the read and write buffers if they hold nothing, so that an idle connection keeps
+    /// only its fixed-size state. Call it when the transport goes idle; the next traffic
+    /// allocates them again.
+    pub fn release_buffers(&mut self) {
+        if self.read.is_empty() && self.frame.is_none() {
+            self.read = BytesMut::new();
+        }
+        if self.incoming.kind.is_none() {
+            self.incoming.assembled = BytesMut::new();
+        }
+        self.scratch = BytesMut::new();
+        self.transmit.release_if_empty();
+    }
+
+    // ----- time ------------------------------------------------------------------------------
+
+    /// The next instant at which [`handle_timeout`](Self::handle_timeout) must be called, if
+    /// any; changes after every input and command.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.closed {
+            return None;
+        }
+        let keepalive = match (
+            self.keepalive_deadline,
+            self.config.get_keepalive_interval(),
+        ) {
+            (Some(deadline), _) => Some(deadline),
+            (None, Some(interval)) if self.close_sent.is_none() => Some(self.last_input + interval),
+            _ => None,
+        };
+        earliest(self.close_deadline, keepalive)
+    }
+
+    /// Fires whatever timers are due at `now`: the close handshake timeout (the connection
+    /// becomes [`State::Closed`] without the peer's Close), the keepalive ping, and the
+    /// keepalive deadline (the connection fails with [`ProtocolError::KeepaliveTimeout`]).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed {
+            return;
+        }
+        if self.close_deadline.is_some_and(|deadline| now >= deadline) {
+            self.close_deadline = None;
+            self.closed = true;
+            return;
+        }
+        if self
+            .keepalive_deadline
+            .is_some_and(|deadline| now >= deadline)
+        {
+            self.fail(ProtocolError::KeepaliveTimeout);
+            return;
+        }
+        if let Some(interval) = self.config.get_keepalive_interval() {
+            let due = self.keepalive_deadline.is_none()
+                && self.close_sent.is_none()
+                && now >= self.last_input + interval;
+            if due && self.ping(b"", now).is_ok() {
+                self.keepalive_deadline = Some(now + self.config.get_keepalive_timeout());
+            }
+        }
+    }
+
+    /// Fails the connection: queues a Close with the error's code (if one may still be sent),
+    /// drops buffered input, and makes `error` sticky.
+    fn fail(&mut self, error: ProtocolError) {
+        if self.error.is_some() {
+            return;
+        }
+        if error.sends_close() && self.close_sent.is_none() {
+            self.queue_close(CloseFrame::new(error.close_code(), error.close_reason()));
+        }
+        self.error = Some(error);
+        self.closed = true;
+        self.close_deadline = None;
+        self.keepalive_deadline = None;
+        self.frame = None;
+        self.incoming = Incoming::default();
+        self.read = BytesMut::new();
+    }
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("buffered_input", &self.read.len())
+            .field("buffered_output", &self.transmit.len())
+            .field("error", &self.error)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A cheap 64-bit FNV-1a hash, enough to recognise the pong that echoes our latest ping.
+fn payload_hash(payload: &[u8]) -> u64 {
+    payload.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+impl Connection {
+    /// Capacity of the read buffer, to check that idle connections release it.
+    pub(crate) fn read_buffer_capacity_for_tests(&self) -> usize {
+        self.read.capacity()
+    }
+}

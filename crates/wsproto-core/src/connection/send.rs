@@ -1,0 +1,245 @@
+//! Commands: everything the application asks the connection to send. Each only queues frames
+//! in the transmit buffer; nothing here can fail the connection.
+//!
+//! Data messages are split into frames of at most [`Config::outgoing_frame_size`] bytes,
+//! masked in the client role with a fresh key per frame (RFC 6455 §5.3). A payload the caller
+//! owns as `Bytes` that needs no masking is queued by reference instead of copied.
+
+use bytes::Bytes;
+
+use super::{Connection, PingRecord, Role, payload_hash};
+use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
+use crate::error::SendError;
+use crate::event::{Message, MessageKind};
+use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_header};
+use crate::mask::apply_mask;
+use crate::transmit::ZERO_COPY_THRESHOLD;
+
+impl Connection {
+    /// Queues a text message.
+    ///
+    /// Fails without queuing anything if a Close was sent or received, a fragmented send is
+    /// unfinished, or the write buffer is at its high-water mark.
+    pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
+        self.send_data(MessageKind::Text, text.as_bytes(), None)
+    }
+
+    /// Queues a binary message; see [`send_text`](Self::send_text) for the failure cases.
+    pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
+        self.send_data(MessageKind::Binary, data, None)
+    }
+
+    /// Queues a message the caller already owns; in the server role a large payload is queued
+    /// by reference rather than copied.
+    pub fn send(&mut self, message: Message) -> Result<(), SendError> {
+        let kind = message.kind();
+        let payload = message.into_payload();
+        self.send_data(kind, &payload, Some(&payload))
+    }
+
+    /// Queues one piece of a message the caller fragments itself (Qt's
+    /// `sendTextMessage` with `isLastFrame`): the first piece fixes `kind`, later pieces are
+    /// continuations whatever `kind` says, and the piece with `fin` ends the message. Control
+    /// frames may be sent between pieces. Pieces are not compressed.
+    pub fn send_fragment(
+        &mut self,
+        kind: MessageKind,
+        data: &[u8],
+        fin: bool,
+    ) -> Result<(), SendError> {
+        self.check_open()?;
+        self.check_room()?;
+        let opcode = if self.sending_fragmented {
+            OpCode::Continuation
+        } else {
+            opcode_of(kind)
+        };
+        self.queue_data_frames(opcode, 0, data, None, fin);
+        self.sending_fragmented = !fin;
+        Ok(())
+    }
+
+    /// Queues a ping with `payload` (at most 125 bytes) and remembers `now`, so the pong that
+    /// echoes it reports the round-trip time.
+    pub fn ping(&mut self, payload: &[u8], now: super::Instant) -> Result<(), SendError> {
+        self.check_open()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlTooLong);
+        }
+        self.queue_frame(true, 0, OpCode::Ping, payload, None);
+        self.last_ping = Some(PingRecord {
+            sent_at: now,
+            payload_hash: payload_hash(payload),
+        });
+        Ok(())
+    }
+
+    /// Queues an unsolicited pong (a one-way heartbeat), or answers a ping by hand when
+    /// auto-pong is off. At most 125 bytes.
+    pub fn pong(&mut self, payload: &[u8]) -> Result<(), SendError> {
+        self.check_open()?;
+        if payload.len() > MAX_CONTROL_PAYLOAD {
+            return Err(SendError::ControlTooLong);
+        }
+        self.queue_frame(true, 0, OpCode::Pong, payload, None);
+        Ok(())
+    }
+
+    /// Starts the closing handshake (RFC 6455 §7.1.2): queues a Close with `code` and `reason`
+    /// (at most 123 bytes) and waits up to [`Config::close_timeout`] for the peer's Close.
+    ///
+    /// Everything queued before stays ahead of the Close; nothing but the transmit queue's
+    /// draining happens afterwards. If the peer already closed, this is refused (the echo was
+    /// sent automatically).
+    pub fn close(
+        &mut self,
+        code: CloseCode,
+        reason: &str,
+        now: super::Instant,
+    ) -> Result<(), SendError> {
+        self.check_open()?;
+        if !code.is_sendable() {
+            return Err(SendError::UnsendableCloseCode(code));
+        }
+        if reason.len() > MAX_REASON_LEN {
+            return Err(SendError::ReasonTooLong);
+        }
+        self.queue_close(CloseFrame::new(code, reason));
+        self.close_deadline = Some(now + self.config.get_close_timeout());
+        Ok(())
+    }
+
+    /// Refuses commands once closing or closed.
+    fn check_open(&self) -> Result<(), SendError> {
+        if self.closed {
+            Err(SendError::Closed)
+        } else if self.close_sent.is_some() || self.close_received.is_some() {
+            Err(SendError::Closing)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Refuses data once the write buffer reaches its high-water mark.
+    fn check_room(&self) -> Result<(), SendError> {
+        if self.is_write_buffer_full() {
+            Err(SendError::WriteBufferFull)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn send_data(
+        &mut self,
+        kind: MessageKind,
+        payload: &[u8],
+        owned: Option<&Bytes>,
+    ) -> Result<(), SendError> {
+        self.check_open()?;
+        if self.sending_fragmented {
+            return Err(SendError::FragmentInProgress);
+        }
+        self.check_room()?;
+        if let Some(extension) = self.extension.as_mut() {
+            self.scratch.clear();
+            if let Ok(Some(rsv)) = extension.encode(kind, payload, &mut self.scratch) {
+                let encoded = self.scratch.split().freeze();
+                self.queue_data_frames(opcode_of(kind), rsv, &encoded, Some(&encoded), true);
+                return Ok(());
+            }
+        }
+        self.queue_data_frames(opcode_of(kind), 0, payload, owned, true);
+        Ok(())
+    }
+
+    /// Queues `payload` as frames of at most the outgoing frame size; `rsv` goes on the first
+    /// frame only, `fin` on the last.
+    fn queue_data_frames(
+        &mut self,
+        opcode: OpCode,
+        rsv: u8,
+        payload: &[u8],
+        owned: Option<&Bytes>,
+        fin: bool,
+    ) {
+        let max = self.config.get_outgoing_frame_size().get();
+        let mut opcode = opcode;
+        let mut rsv = rsv;
+        let mut start = 0;
+        loop {
+            let end = payload.len().min(start + max);
+            let last = end == payload.len();
+            let piece = owned.map(|bytes| bytes.slice(start..end));
+            self.queue_frame(fin && last, rsv, opcode, &payload[start..end], piece);
+            if last {
+                break;
+            }
+            start = end;
+            opcode = OpCode::Continuation;
+            rsv = 0;
+        }
+    }
+
+    /// Queues one frame, masking it in the client role.
+    fn queue_frame(
+        &mut self,
+        fin: bool,
+        rsv: u8,
+        opcode: OpCode,
+        payload: &[u8],
+        owned: Option<Bytes>,
+    ) {
+        let mask = match (self.role, self.rng.as_mut()) {
+            (Role::Client, Some(rng)) => Some(rng.next_u32().to_ne_bytes()),
+            // A client without an RNG cannot be built; stay correct anyway with a fixed key.
+            (Role::Client, None) => Some([0; 4]),
+            (Role::Server, _) => None,
+        };
+        let mut header = [0; MAX_HEADER_LEN];
+        let header_len = encode_header(&mut header, fin, rsv, opcode, mask, payload.len());
+        let tail = self.transmit.tail();
+        tail.extend_from_slice(&header[..header_len]);
+        match (mask, owned) {
+            (None, Some(bytes)) if bytes.len() >= ZERO_COPY_THRESHOLD => {
+                self.transmit.appended(header_len);
+                self.transmit.push_bytes(bytes);
+            }
+            (mask, _) => {
+                let start = tail.len();
+                tail.extend_from_slice(payload);
+                if let Some(key) = mask {
+                    apply_mask(&mut tail[start..], key, 0);
+                }
+                self.transmit.appended(header_len + payload.len());
+            }
+        }
+    }
+
+    /// Queues a Close frame and records it as sent; completes the handshake if the peer's
+    /// Close already arrived.
+    pub(super) fn queue_close(&mut self, frame: CloseFrame) {
+        let mut payload = [0; 2 + MAX_REASON_LEN];
+        let len = if frame.code() == CloseCode::NO_STATUS {
+            0
+        } else {
+            let reason = frame.reason().as_bytes();
+            let reason = &reason[..reason.len().min(MAX_REASON_LEN)];
+            payload[..2].copy_from_slice(&frame.code().as_u16().to_be_bytes());
+            payload[2..2 + reason.len()].copy_from_slice(reason);
+            2 + reason.len()
+        };
+        self.queue_frame(true, 0, OpCode::Close, &payload[..len], None);
+        self.close_sent = Some(frame);
+        if self.close_received.is_some() {
+            self.closed = true;
+            self.close_deadline = None;
+        }
+    }
+}
+
+fn opcode_of(kind: MessageKind) -> OpCode {
+    match kind {
+        MessageKind::Text => OpCode::Text,
+        MessageKind::Binary => OpCode::Binary,
+    }
+}

@@ -1,0 +1,159 @@
+//! What the engine reports to the application: [`Event`]s, whole [`Message`]s and validated
+//! text ([`Utf8Bytes`]).
+//!
+//! Payloads are [`Bytes`]: a message that arrived in one frame is handed out as a slice of the
+//! read buffer itself, with no copy.
+
+use bytes::Bytes;
+use core::fmt;
+use core::time::Duration;
+
+use crate::close::CloseFrame;
+
+/// Whether a data message is text or binary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MessageKind {
+    /// UTF-8 text (opcode 0x1).
+    Text,
+    /// Arbitrary bytes (opcode 0x2).
+    Binary,
+}
+
+/// Bytes that are known to be valid UTF-8.
+///
+/// The engine validates text before it builds one of these, so [`as_str`](Self::as_str)
+/// never fails.
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Utf8Bytes(Bytes);
+
+impl Utf8Bytes {
+    /// Wraps bytes the engine has validated (kept crate-private to uphold the invariant).
+    pub(crate) fn from_validated(bytes: Bytes) -> Self {
+        Self(bytes)
+    }
+
+    /// The text. (Re-validates without `unsafe`; the bytes are valid by construction.)
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        core::str::from_utf8(&self.0).unwrap_or_default()
+    }
+
+    /// The underlying bytes.
+    #[must_use]
+    pub fn as_bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// Gives up the UTF-8 guarantee and returns the bytes.
+    #[must_use]
+    pub fn into_bytes(self) -> Bytes {
+        self.0
+    }
+
+    /// Length in bytes.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<&str> for Utf8Bytes {
+    fn from(text: &str) -> Self {
+        Self(Bytes::copy_from_slice(text.as_bytes()))
+    }
+}
+
+impl From<alloc::string::String> for Utf8Bytes {
+    fn from(text: alloc::string::String) -> Self {
+        Self(Bytes::from(text))
+    }
+}
+
+impl fmt::Debug for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Utf8Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A whole data message.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Message {
+    /// A text message.
+    Text(Utf8Bytes),
+    /// A binary message.
+    Binary(Bytes),
+}
+
+impl Message {
+    /// Text or binary.
+    #[must_use]
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Self::Text(_) => MessageKind::Text,
+            Self::Binary(_) => MessageKind::Binary,
+        }
+    }
+
+    /// The payload bytes.
+    #[must_use]
+    pub fn payload(&self) -> &Bytes {
+        match self {
+            Self::Text(text) => text.as_bytes(),
+            Self::Binary(bytes) => bytes,
+        }
+    }
+
+    /// The payload bytes, by value.
+    #[must_use]
+    pub fn into_payload(self) -> Bytes {
+        match self {
+            Self::Text(text) => text.into_bytes(),
+            Self::Binary(bytes) => bytes,
+        }
+    }
+}
+
+/// Something the peer did, reported by `poll_event`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A whole data message ([`Delivery::Whole`](crate::Delivery::Whole)).
+    Message(Message),
+    /// A piece of a data message ([`Delivery::Streaming`](crate::Delivery::Streaming)).
+    ///
+    /// Pieces of one message arrive in order; the last has `fin` set (an empty message is one
+    /// empty piece with `fin`). Text is validated as it arrives, but a piece may end inside a
+    /// multi-byte character: only the concatenation is guaranteed to be UTF-8.
+    Fragment {
+        /// Text or binary (the same for every piece of a message).
+        kind: MessageKind,
+        /// Payload bytes of this piece.
+        data: Bytes,
+        /// Whether this piece ends the message.
+        fin: bool,
+    },
+    /// The peer sent a ping. Unless auto-pong is off, the pong is already queued.
+    Ping(Bytes),
+    /// The peer sent a pong.
+    Pong {
+        /// The pong's payload.
+        payload: Bytes,
+        /// Time since our latest ping, if this pong echoes that ping's payload.
+        rtt: Option<Duration>,
+    },
+    /// The peer sent a Close frame. If we had not closed yet, our echo is already queued and
+    /// the connection is now closed once the transmit queue is drained.
+    Close(CloseFrame),
+}

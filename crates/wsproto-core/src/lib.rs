@@ -1,0 +1,52 @@
+//! # wsproto-core
+//!
+//! A sans-IO WebSocket engine (RFC 6455) for clients and servers: the opening handshake,
+//! framing and masking, fragmentation, incremental UTF-8 validation, ping/pong, the closing
+//! handshake and resource limits — with no sockets, no clock and no threads.
+//!
+//! An adapter (tokio, async-std, smol, blocking `std::net`, or your own event loop) moves bytes
+//! between a transport and the engine:
+//!
+//! 1. A handshake machine ([`handshake::ClientHandshake`] or [`handshake::ServerHandshake`])
+//!    produces the HTTP upgrade and hands over any bytes that followed it.
+//! 2. A [`Connection`] takes received bytes and the current time, yields [`Event`]s, and
+//!    queues the bytes to send. It never blocks and never reads a clock: time comes in as an
+//!    [`Instant`] argument and deadlines go out through [`Connection::poll_timeout`].
+//!
+//! Peer input never panics and never makes the engine hold more memory than its [`Limits`]
+//! allow; a violation fails the connection with the close code RFC 6455 prescribes.
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    warn(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+extern crate alloc;
+#[cfg(test)]
+extern crate std;
+
+mod close;
+mod config;
+mod connection;
+mod error;
+mod event;
+mod extension;
+mod frame;
+mod mask;
+mod time;
+mod transmit;
+mod utf8;
+
+#[cfg(test)]
+mod tests;
+
+pub use bytes::{Bytes, BytesMut};
+pub use close::{CloseCode, CloseFrame, InvalidCloseCode, MAX_REASON_LEN};
+pub use config::{Config, Delivery, Limits};
+pub use connection::{Connection, Role, State};
+pub use error::{ProtocolError, SendError};
+pub use event::{Event, Message, MessageKind, Utf8Bytes};
+pub use extension::{Extension, ExtensionError};
+pub use frame::OpCode;
+pub use time::Instant;

@@ -1,0 +1,477 @@
+//! Normal protocol behaviour, each case run with either role as the initiator.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::num::NonZeroUsize;
+use core::time::Duration;
+
+use super::pair::{Pair, other};
+use crate::{
+    Bytes, CloseCode, Config, Delivery, Event, Limits, Message, MessageKind, ProtocolError, Role,
+    SendError, State,
+};
+
+const ROLES: [Role; 2] = [Role::Client, Role::Server];
+
+fn text(s: &str) -> Event {
+    Event::Message(Message::Text(s.into()))
+}
+
+fn binary(b: &[u8]) -> Event {
+    Event::Message(Message::Binary(Bytes::copy_from_slice(b)))
+}
+
+#[test]
+fn messages_of_every_length_form_arrive_intact_both_ways() {
+    for sender in ROLES {
+        for &len in &[0usize, 1, 125, 126, 65_535, 65_536, 200_000] {
+            let mut pair = Pair::new().chunked(7_919, len as u64 + 3);
+            let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            pair.side(sender).send_binary(&data).unwrap();
+            pair.side(sender).send_text("after").unwrap();
+            pair.drive();
+            let got = pair.seen(other(sender)).take();
+            assert_eq!(
+                got,
+                vec![binary(&data), text("after")],
+                "{sender:?} len {len}"
+            );
+        }
+    }
+}
+
+#[test]
+fn long_messages_are_split_at_the_outgoing_frame_size_and_reassembled() {
+    let small = NonZeroUsize::new(1000).unwrap();
+    for sender in ROLES {
+        let mut pair = Pair::with(
+            Config::default().outgoing_frame_size(small),
+            Limits::default(),
+        );
+        let body = "é".repeat(2_500); // 5000 bytes: multi-byte characters straddle frames
+        pair.side(sender).send_text(&body).unwrap();
+        // 5 frames of 1000 bytes, each with a header.
+        let frames = pair.side(sender).transmit().len();
+        let header = if sender == Role::Client { 8 } else { 4 };
+        assert_eq!(frames, 5 * (1000 + header));
+        pair.drive();
+        assert_eq!(pair.seen(other(sender)).take(), vec![text(&body)]);
+    }
+}
+
+#[test]
+fn streaming_delivery_hands_out_pieces_that_concatenate_to_the_message() {
+    for sender in ROLES {
+        let receiver_config = Config::default().delivery(Delivery::Streaming);
+        let (cc, sc) = match sender {
+            Role::Client => (Config::default(), receiver_config),
+            Role::Server => (receiver_config, Config::default()),
+        };
+        let mut pair =
+            Pair::with_each(cc, Limits::default(), sc, Limits::default()).chunked(333, 11);
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i * 31) as u8).collect();
+        pair.side(sender).send_binary(&data).unwrap();
+        pair.side(sender).send_text("").unwrap();
+        pair.drive();
+        let events = pair.seen(other(sender)).take();
+        let mut joined = Vec::new();
+        let mut fins = Vec::new();
+        for event in &events {
+            let Event::Fragment { kind, data, fin } = event else {
+                panic!("{event:?}")
+            };
+            if *kind == MessageKind::Binary {
+                joined.extend_from_slice(data);
+            }
+            fins.push((*kind, *fin));
+        }
+        assert_eq!(joined, data);
+        assert!(events.len() > 2, "arrived in several pieces");
+        let (last_binary, last_text) = (fins[fins.len() - 2], fins[fins.len() - 1]);
+        assert_eq!(last_binary, (MessageKind::Binary, true));
+        assert_eq!(
+            last_text,
+            (MessageKind::Text, true),
+            "an empty message is one empty fin piece"
+        );
+        assert_eq!(fins.iter().filter(|(_, fin)| *fin).count(), 2);
+    }
+}
+
+#[test]
+fn caller_made_fragments_with_interleaved_pings() {
+    for sender in ROLES {
+        let mut pair = Pair::new();
+        let now = pair.now;
+        let conn = pair.side(sender);
+        conn.send_fragment(MessageKind::Text, "κό".as_bytes(), false)
+            .unwrap();
+        conn.ping(b"mid", now).unwrap();
+        assert_eq!(conn.send_text("no"), Err(SendError::FragmentInProgress));
+        // A continuation ignores `kind`; the message stays text.
+        conn.send_fragment(MessageKind::Binary, "σμε".as_bytes(), false)
+            .unwrap();
+        conn.send_fragment(MessageKind::Text, b"", true).unwrap();
+        conn.send_text("next").unwrap();
+        pair.drive();
+        let got = pair.seen(other(sender)).take();
+        assert_eq!(
+            got,
+            vec![
+                Event::Ping(Bytes::from_static(b"mid")),
+                text("κόσμε"),
+                text("next")
+            ]
+        );
+        // The automatic pong came back with the round-trip time.
+        let back = pair.seen(sender).take();
+        assert!(
+            matches!(&back[..], [Event::Pong { rtt: Some(_), .. }]),
+            "{back:?}"
+        );
+    }
+}
+
+#[test]
+fn ping_is_answered_and_the_pong_reports_the_round_trip_time() {
+    for sender in ROLES {
+        let mut pair = Pair::new();
+        let now = pair.now;
+        pair.side(sender).ping(b"hello", now).unwrap();
+        pair.transfer(sender);
+        pair.sleep(Duration::from_millis(42));
+        // The receiver's pong reaches the sender 42 ms later.
+        let later = pair.now;
+        let receiver = other(sender);
+        let pong: Vec<u8> = pair.side(receiver).transmit().to_vec();
+        pair.side(receiver).advance_transmit(pong.len());
+        pair.side(sender).handle_input(&pong, later);
+        pair.poll(sender);
+        assert_eq!(
+            pair.seen(receiver).take(),
+            vec![Event::Ping(Bytes::from_static(b"hello"))]
+        );
+        assert_eq!(
+            pair.seen(sender).take(),
+            vec![Event::Pong {
+                payload: Bytes::from_static(b"hello"),
+                rtt: Some(Duration::from_millis(42))
+            }]
+        );
+    }
+}
+
+#[test]
+fn unsolicited_pongs_carry_no_rtt_and_auto_pong_can_be_turned_off() {
+    for sender in ROLES {
+        let quiet = Config::default().auto_pong(false);
+        let mut pair = Pair::with(quiet, Limits::default());
+        let now = pair.now;
+        pair.side(sender).pong(b"beat").unwrap();
+        pair.side(sender).ping(b"p", now).unwrap();
+        pair.drive();
+        let receiver = other(sender);
+        assert_eq!(
+            pair.seen(receiver).take(),
+            vec![
+                Event::Pong {
+                    payload: Bytes::from_static(b"beat"),
+                    rtt: None
+                },
+                Event::Ping(Bytes::from_static(b"p")),
+            ]
+        );
+        assert!(pair.seen(sender).take().is_empty(), "no automatic pong");
+        assert_eq!(
+            pair.side(sender).ping(&[0; 126], now),
+            Err(SendError::ControlTooLong)
+        );
+        assert_eq!(
+            pair.side(sender).pong(&[0; 126]),
+            Err(SendError::ControlTooLong)
+        );
+    }
+}
+
+#[test]
+fn close_handshake_from_either_side() {
+    for initiator in ROLES {
+        let mut pair = Pair::new();
+        let now = pair.now;
+        let peer = other(initiator);
+        pair.side(initiator).send_text("last words").unwrap();
+        pair.side(initiator)
+            .close(CloseCode::GOING_AWAY, "bye", now)
+            .unwrap();
+        assert_eq!(pair.side(initiator).state(), State::Closing);
+        assert_eq!(
+            pair.side(initiator).send_text("more"),
+            Err(SendError::Closing)
+        );
+        assert_eq!(
+            pair.side(initiator).close(CloseCode::NORMAL, "", now),
+            Err(SendError::Closing)
+        );
+        pair.drive();
+        let got = pair.seen(peer).take();
+        assert_eq!(got.len(), 2);
+        assert_eq!(
+            got[0],
+            text("last words"),
+            "data sent before close is delivered first"
+        );
+        let Event::Close(frame) = &got[1] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(
+            (frame.code(), frame.reason()),
+            (CloseCode::GOING_AWAY, "bye")
+        );
+        let echo = pair.seen(initiator).take();
+        let [Event::Close(frame)] = &echo[..] else {
+            panic!("{echo:?}")
+        };
+        assert_eq!(
+            frame.code(),
+            CloseCode::GOING_AWAY,
+            "the echo repeats the code"
+        );
+        for side in ROLES {
+            assert_eq!(pair.side(side).state(), State::Closed);
+            assert_eq!(pair.side(side).poll_timeout(), None);
+            assert_eq!(pair.side(side).send_binary(b"x"), Err(SendError::Closed));
+            assert!(pair.side(side).error().is_none());
+        }
+        assert_eq!(
+            pair.side(initiator).close_received().unwrap().code(),
+            CloseCode::GOING_AWAY
+        );
+        assert_eq!(
+            pair.side(peer).close_sent().unwrap().code(),
+            CloseCode::GOING_AWAY
+        );
+        // EOF after a clean close is no error.
+        let now = pair.now;
+        pair.side(initiator).handle_eof(now);
+        assert_eq!(pair.side(initiator).poll_event(), Ok(None));
+    }
+}
+
+#[test]
+fn close_without_a_code_is_echoed_without_one() {
+    for initiator in ROLES {
+        let mut pair = Pair::new();
+        let frame = super::pair::raw_frame(initiator, 0x88, b"");
+        let peer = other(initiator);
+        let now = pair.now;
+        pair.side(peer).handle_input(&frame, now);
+        pair.poll(peer);
+        let got = pair.seen(peer).take();
+        let [Event::Close(close)] = &got[..] else {
+            panic!("{got:?}")
+        };
+        assert_eq!(close.code(), CloseCode::NO_STATUS);
+        let echo = pair.side(peer).transmit();
+        assert_eq!(echo[0], 0x88);
+        assert_eq!(echo[1] & 0x7F, 0, "empty close payload");
+    }
+}
+
+#[test]
+fn close_refuses_codes_and_reasons_that_may_not_be_sent() {
+    let mut pair = Pair::new();
+    let now = pair.now;
+    let long = "x".repeat(124);
+    assert_eq!(
+        pair.client.close(CloseCode::NO_STATUS, "", now),
+        Err(SendError::UnsendableCloseCode(CloseCode::NO_STATUS))
+    );
+    assert_eq!(
+        pair.client.close(CloseCode::NORMAL, &long, now),
+        Err(SendError::ReasonTooLong)
+    );
+    assert_eq!(
+        pair.client.state(),
+        State::Open,
+        "refused commands change nothing"
+    );
+    assert!(
+        pair.client
+            .close(CloseCode::NORMAL, &long[..123], now)
+            .is_ok()
+    );
+}
+
+#[test]
+fn unanswered_close_times_out() {
+    for initiator in ROLES {
+        let mut pair = Pair::new();
+        let now = pair.now;
+        pair.side(initiator)
+            .close(CloseCode::NORMAL, "", now)
+            .unwrap();
+        let deadline = pair.side(initiator).poll_timeout().unwrap();
+        assert_eq!(deadline - now, Duration::from_secs(5));
+        // The peer never hears of it (nothing is transferred).
+        pair.side(initiator)
+            .handle_timeout(now + Duration::from_millis(4_999));
+        assert_eq!(pair.side(initiator).state(), State::Closing);
+        pair.side(initiator).handle_timeout(deadline);
+        assert_eq!(pair.side(initiator).state(), State::Closed);
+        assert!(
+            pair.side(initiator).close_received().is_none(),
+            "closed without a clean handshake"
+        );
+    }
+}
+
+#[test]
+fn eof_without_close_is_abnormal() {
+    for side in ROLES {
+        let mut pair = Pair::new();
+        pair.side(other(side)).send_text("partial").unwrap();
+        let bytes = pair.side(other(side)).transmit().to_vec();
+        let now = pair.now;
+        // Deliver all but the last byte, then end the stream.
+        pair.side(side).handle_input(&bytes[..bytes.len() - 1], now);
+        pair.side(side).handle_eof(now);
+        assert_eq!(
+            pair.side(side).poll_event(),
+            Err(ProtocolError::UnexpectedEof)
+        );
+        assert_eq!(
+            ProtocolError::UnexpectedEof.close_code(),
+            CloseCode::ABNORMAL
+        );
+        assert_eq!(pair.side(side).state(), State::Closed);
+        assert!(!pair.side(side).wants_write(), "1006 is never sent");
+        // Complete events before the EOF are still delivered.
+        let mut pair = Pair::new();
+        pair.side(other(side)).send_text("whole").unwrap();
+        let bytes = pair.side(other(side)).transmit().to_vec();
+        pair.side(side).handle_input(&bytes, now);
+        pair.side(side).handle_eof(now);
+        assert_eq!(pair.side(side).poll_event(), Ok(Some(text("whole"))));
+        assert_eq!(
+            pair.side(side).poll_event(),
+            Err(ProtocolError::UnexpectedEof)
+        );
+    }
+}
+
+#[test]
+fn keepalive_pings_an_idle_peer_and_fails_a_silent_one() {
+    for side in ROLES {
+        let keepalive = Config::default()
+            .keepalive_interval(Some(Duration::from_secs(30)))
+            .keepalive_timeout(Duration::from_secs(10));
+        let (cc, sc) = match side {
+            Role::Client => (keepalive, Config::default()),
+            Role::Server => (Config::default(), keepalive),
+        };
+        let mut pair = Pair::with_each(cc, Limits::default(), sc, Limits::default());
+        // A live peer answers: the ping goes out after 30 s, the pong resets the timer.
+        assert_eq!(
+            pair.advance_to_next_timeout(),
+            Some(Duration::from_secs(30))
+        );
+        assert!(matches!(
+            pair.seen(other(side)).take()[..],
+            [Event::Ping(_)]
+        ));
+        assert!(matches!(
+            pair.seen(side).take()[..],
+            [Event::Pong { rtt: Some(_), .. }]
+        ));
+        assert_eq!(pair.side(side).state(), State::Open);
+        // A silent peer: the ping is sent but nothing is delivered back.
+        let start = pair.now;
+        let next = pair.side(side).poll_timeout().unwrap();
+        assert_eq!(next - start, Duration::from_secs(30));
+        pair.side(side).handle_timeout(next);
+        assert!(pair.side(side).wants_write(), "keepalive ping queued");
+        let deadline = pair.side(side).poll_timeout().unwrap();
+        assert_eq!(deadline - next, Duration::from_secs(10));
+        pair.side(side).handle_timeout(deadline);
+        assert_eq!(
+            pair.side(side).poll_event(),
+            Err(ProtocolError::KeepaliveTimeout)
+        );
+        assert_eq!(pair.side(side).state(), State::Closed);
+    }
+}
+
+#[test]
+fn write_buffer_high_water_refuses_data_but_not_control_frames() {
+    for side in ROLES {
+        let mut pair = Pair::with(Config::default(), Limits::default().write_high_water(1000));
+        let now = pair.now;
+        let conn = pair.side(side);
+        conn.send_binary(&[1; 600]).unwrap();
+        conn.send_binary(&[2; 600]).unwrap(); // started below the mark: queued whole
+        assert!(conn.is_write_buffer_full());
+        assert_eq!(conn.send_binary(b"x"), Err(SendError::WriteBufferFull));
+        assert_eq!(
+            conn.send_fragment(MessageKind::Binary, b"x", true),
+            Err(SendError::WriteBufferFull)
+        );
+        conn.ping(b"still", now).unwrap();
+        pair.drive();
+        assert!(!pair.side(side).is_write_buffer_full());
+        pair.side(side).send_binary(b"x").unwrap();
+        pair.drive();
+        let got = pair.seen(other(side)).take();
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(matches!(got[2], Event::Ping(_)));
+    }
+}
+
+#[test]
+fn data_after_the_peers_close_is_ignored() {
+    for sender in ROLES {
+        let mut pair = Pair::new();
+        let mut bytes = super::pair::raw_frame(sender, 0x88, b"\x03\xe8");
+        bytes.extend(super::pair::raw_frame(sender, 0x81, b"late"));
+        let receiver = other(sender);
+        let now = pair.now;
+        pair.side(receiver).handle_input(&bytes, now);
+        pair.poll(receiver);
+        let got = pair.seen(receiver).take();
+        assert!(matches!(&got[..], [Event::Close(_)]), "{got:?}");
+        pair.side(receiver).handle_input(b"\x81\x00", now);
+        assert_eq!(pair.side(receiver).poll_event(), Ok(None));
+    }
+}
+
+#[test]
+fn large_single_frame_message_is_delivered_without_copying_into_a_second_buffer() {
+    // A single-frame message is a slice of the read buffer: its pointer lies inside it.
+    let mut pair = Pair::new();
+    let data = vec![9u8; 100_000];
+    pair.client.send_binary(&data).unwrap();
+    let wire = pair.client.transmit().to_vec();
+    let now = pair.now;
+    let buf = pair.server.read_buffer();
+    buf.extend_from_slice(&wire);
+    let range = buf.as_ptr() as usize..buf.as_ptr() as usize + buf.len();
+    pair.server.handle_read(now);
+    let Ok(Some(Event::Message(Message::Binary(got)))) = pair.server.poll_event() else {
+        panic!()
+    };
+    assert_eq!(got.len(), data.len());
+    assert!(range.contains(&(got.as_ptr() as usize)));
+}
+
+#[test]
+fn release_buffers_frees_idle_memory() {
+    let mut pair = Pair::new();
+    pair.client.send_binary(&[0; 50_000]).unwrap();
+    pair.drive();
+    pair.client.release_buffers();
+    pair.server.release_buffers();
+    assert_eq!(pair.server.read_buffer_capacity_for_tests(), 0);
+    // Everything still works afterwards.
+    pair.server.send_text("again").unwrap();
+    pair.drive();
+    assert_eq!(pair.client_seen.take().last(), Some(&text("again")));
+}

@@ -1,0 +1,7 @@
+//! Behaviour tests of the engine through an in-memory client/server [`pair::Pair`] with a
+//! virtual clock, in both roles.
+
+mod behaviour;
+mod pair;
+mod property;
+mod violations;
