@@ -2,6 +2,7 @@
 //! virtual clock, in both roles.
 
 mod behaviour;
+mod extension;
 mod pair;
 mod property;
 mod violations;

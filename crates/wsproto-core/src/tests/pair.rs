@@ -153,7 +153,10 @@ impl Pair {
                 Ok(Some(event)) => self.seen(role).events.push(event),
                 Ok(None) => break,
                 Err(error) => {
-                    self.seen(role).errors.push(error);
+                    // Errors are sticky: record each failure once.
+                    if self.seen(role).errors.last() != Some(&error) {
+                        self.seen(role).errors.push(error);
+                    }
                     break;
                 }
             }
