@@ -33,6 +33,7 @@ mod error;
 mod event;
 mod extension;
 mod frame;
+pub mod handshake;
 mod mask;
 mod time;
 mod transmit;
