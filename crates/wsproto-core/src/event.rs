@@ -97,6 +97,23 @@ pub enum Message {
 }
 
 impl Message {
+    /// A text message.
+    ///
+    /// ```
+    /// # use wsproto_core::Message;
+    /// assert_eq!(Message::text("hi").payload().as_ref(), b"hi");
+    /// ```
+    #[must_use]
+    pub fn text(text: impl Into<alloc::string::String>) -> Self {
+        Self::Text(Utf8Bytes::from(text.into()))
+    }
+
+    /// A binary message.
+    #[must_use]
+    pub fn binary(data: impl Into<Bytes>) -> Self {
+        Self::Binary(data.into())
+    }
+
     /// Text or binary.
     #[must_use]
     pub fn kind(&self) -> MessageKind {

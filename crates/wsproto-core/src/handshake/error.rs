@@ -60,6 +60,13 @@ pub enum HandshakeError {
     /// The client asked for a `Sec-WebSocket-Version` other than 13 (RFC 6455 §4.2.2); the
     /// server answers 426 and advertises version 13.
     UnsupportedVersion,
+    /// A plain HTTP `GET` without `Upgrade: websocket` (RFC 6455 §4.2.2 point 4): the server
+    /// queues 426 Upgrade Required, which the application may replace with any response (a
+    /// page, a redirect) through [`ServerHandshake::respond`](super::ServerHandshake::respond).
+    NotWebSocket {
+        /// The request target (path and query).
+        path: String,
+    },
     /// A subprotocol was selected that the client did not offer, or one was selected although
     /// the client offered none (RFC 6455 §4.1).
     UnexpectedSubprotocol,
@@ -98,7 +105,7 @@ impl HandshakeError {
                     Some(400)
                 }
             }
-            Self::UnsupportedVersion => Some(426),
+            Self::UnsupportedVersion | Self::NotWebSocket { .. } => Some(426),
             Self::MethodNotAllowed => Some(405),
             Self::HeadTooLarge | Self::TooManyHeaders => Some(431),
             Self::Timeout => Some(408),
@@ -117,7 +124,7 @@ impl HandshakeError {
     /// (RFC 6455 §4.2.2 point 4: a missing or unsupported version gets 426 Upgrade Required).
     pub(crate) fn is_version_problem(&self) -> bool {
         match self {
-            Self::UnsupportedVersion => true,
+            Self::UnsupportedVersion | Self::NotWebSocket { .. } => true,
             Self::MissingHeader(name) => *name == "sec-websocket-version",
             _ => false,
         }
@@ -153,6 +160,12 @@ impl fmt::Display for HandshakeError {
             }
             Self::UnsupportedVersion => {
                 f.write_str("unsupported websocket version (only version 13 is supported)")
+            }
+            Self::NotWebSocket { path } => {
+                write!(
+                    f,
+                    "plain http request for {path:?}: this endpoint speaks websocket"
+                )
             }
             Self::UnexpectedSubprotocol => {
                 f.write_str("a subprotocol was selected that was not offered")

@@ -223,7 +223,31 @@ impl ServerHandshake {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> Result<(), HandshakeError> {
-        if !matches!(self.state, State::Reading | State::Received { .. }) {
+        self.respond(status, headers, body)
+    }
+
+    /// Answers with any HTTP response instead of an upgrade: as
+    /// [`reject_with_headers`](Self::reject_with_headers), and also allowed after
+    /// [`HandshakeError::NotWebSocket`] (a plain `GET`) as long as none of the queued 426 was
+    /// written yet, which it replaces. This is how a WebSocket endpoint serves a page or a
+    /// redirect to browsers on the same port.
+    ///
+    /// # Errors
+    ///
+    /// As [`reject_with_headers`](Self::reject_with_headers).
+    pub fn respond(
+        &mut self,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<(), HandshakeError> {
+        let plain_get = matches!(
+            self.state,
+            State::Failed(HandshakeError::NotWebSocket { .. })
+        ) && self.written == 0;
+        if plain_get {
+            self.out.clear();
+        } else if !matches!(self.state, State::Reading | State::Received { .. }) {
             return Err(HandshakeError::InvalidState(
                 "a response is already queued; there is nothing left to reject",
             ));
@@ -716,5 +740,30 @@ mod tests {
                 let _ = client.handle_input(chunk);
             }
         }
+    }
+
+    #[test]
+    fn a_plain_get_can_be_answered_with_a_page() {
+        let mut server = ServerHandshake::new(&Limits::default(), Instant::ZERO, None);
+        let request = b"GET /index.html HTTP/1.1\r\nHost: example.com\r\n\r\n";
+        assert_eq!(
+            server.handle_input(request),
+            Err(HandshakeError::NotWebSocket {
+                path: "/index.html".into()
+            })
+        );
+        assert!(server.transmit().starts_with(b"HTTP/1.1 426 "));
+        server
+            .respond(200, &[("Content-Type", "text/html")], b"<p>hi</p>")
+            .unwrap();
+        let response = core::str::from_utf8(server.transmit()).unwrap();
+        assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+        assert!(response.contains("Content-Type: text/html\r\n"));
+        assert!(response.ends_with("\r\n\r\n<p>hi</p>"));
+        // Once any of the 426 went out, it can no longer be replaced.
+        let mut server = ServerHandshake::new(&Limits::default(), Instant::ZERO, None);
+        let _ = server.handle_input(request);
+        server.advance_transmit(1);
+        assert!(server.respond(200, &[], b"").is_err());
     }
 }

@@ -297,6 +297,9 @@ pub(crate) fn validate(raw: RawRequest) -> Result<Request, HandshakeError> {
         .filter(|h| !h.is_empty())
         .ok_or(HandshakeError::InvalidHeaderValue("host"))?
         .to_owned();
+    if find_header(&headers, "upgrade").is_none() {
+        return Err(HandshakeError::NotWebSocket { path });
+    }
     check_token(&headers, "upgrade", "websocket")?;
     check_token(&headers, "connection", "upgrade")?;
 
@@ -453,8 +456,14 @@ mod tests {
             (
                 request_with("Upgrade", ""),
                 &default,
-                HandshakeError::MissingHeader("upgrade"),
-                &["HTTP/1.1 400 "],
+                HandshakeError::NotWebSocket {
+                    path: "/chat".into(),
+                },
+                &[
+                    "HTTP/1.1 426 ",
+                    "Upgrade: websocket\r\n",
+                    "Sec-WebSocket-Version: 13\r\n",
+                ],
             ),
             (
                 request_with("Upgrade", "Upgrade: h2c\r\n"),
