@@ -1,0 +1,331 @@
+//! The drive loop: moves bytes between a transport and a [`Connection`], and time into it.
+//!
+//! Every public type of this crate is a thin shell over [`Driver`]'s poll methods, which hold
+//! no bytes of their own: everything received or queued lives in the engine, so dropping any
+//! future that calls them loses nothing (cancel safety by construction).
+//!
+//! The loop corks: all events decodable from what was read are handed out before anything is
+//! written, and the replies they caused leave in one (vectored) write when the caller would
+//! otherwise wait for input, when it flushes, or when the write buffer passes its high-water
+//! mark.
+
+use std::io::{self, IoSlice};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker, ready};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::watch;
+use tokio::time::Sleep;
+use wsproto_core::{CloseCode, Connection, Event, Instant, State};
+
+use crate::error::Error;
+
+/// Most byte runs handed to one vectored write.
+const MAX_IO_SLICES: usize = 32;
+
+/// Reason sent with the Close when a server shuts down.
+const SHUTDOWN_REASON: &str = "server shutting down";
+
+pub(crate) struct Driver<S> {
+    pub(crate) io: S,
+    pub(crate) conn: Connection,
+    /// The tokio instant that the engine's `Instant::ZERO` stands for.
+    origin: tokio::time::Instant,
+    /// Created on first use, so that a connection without deadlines holds no timer.
+    timer: Option<Pin<Box<Sleep>>>,
+    timer_at: Option<Instant>,
+    /// A protocol or I/O error was already returned once; the stream ends after it.
+    failed: bool,
+    transport_closed: bool,
+    /// Completes when the server that accepted this connection shuts down.
+    shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// Held for the connection's lifetime: the server's graceful shutdown waits until every
+    /// such receiver is dropped.
+    _server_guard: Option<watch::Receiver<bool>>,
+    /// The round-trip time of the latest answered ping.
+    pub(crate) last_rtt: Option<Duration>,
+    /// Set when the connection is split: wakes both halves on write readiness.
+    write_wakers: Option<Arc<WakerPair>>,
+}
+
+/// Which half of a split connection is polling.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Half {
+    Reader,
+    Writer,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
+    pub(crate) fn new(io: S, conn: Connection, origin: tokio::time::Instant) -> Self {
+        Self {
+            io,
+            conn,
+            origin,
+            timer: None,
+            timer_at: None,
+            failed: false,
+            transport_closed: false,
+            shutdown: None,
+            _server_guard: None,
+            last_rtt: None,
+            write_wakers: None,
+        }
+    }
+
+    /// Ties this connection to a server's shutdown signal: when it turns `true`, the
+    /// connection starts a 1001 close.
+    pub(crate) fn set_shutdown(&mut self, signal: watch::Receiver<bool>) {
+        let mut watcher = signal.clone();
+        self.shutdown = Some(Box::pin(async move {
+            if watcher.wait_for(|down| *down).await.is_err() {
+                // The server was dropped without shutting down: its connections live on.
+                std::future::pending::<()>().await;
+            }
+        }));
+        self._server_guard = Some(signal);
+    }
+
+    pub(crate) fn enable_split_wakers(&mut self) {
+        self.write_wakers = Some(Arc::new(WakerPair::default()));
+    }
+
+    /// The engine's view of the current time.
+    pub(crate) fn now(&self) -> Instant {
+        Instant::from_duration(tokio::time::Instant::now().saturating_duration_since(self.origin))
+    }
+
+    /// The next event: drains decoded events first, then writes what is queued, fires timers
+    /// and reads more. `None` once the connection is closed and the transport shut down.
+    pub(crate) fn poll_event(
+        &mut self,
+        cx: &mut Context<'_>,
+        half: Half,
+    ) -> Poll<Option<Result<Event, Error>>> {
+        loop {
+            if !self.failed {
+                match self.conn.poll_event() {
+                    Ok(Some(event)) => {
+                        if let Event::Pong { rtt: Some(rtt), .. } = &event {
+                            self.last_rtt = Some(*rtt);
+                        }
+                        return Poll::Ready(Some(Ok(event)));
+                    }
+                    Ok(None) => {}
+                    Err(error) => {
+                        // Report once; the queued Close is flushed on the next poll.
+                        self.failed = true;
+                        let _ = self.poll_write_queued(cx, half);
+                        return Poll::Ready(Some(Err(Error::Protocol(error))));
+                    }
+                }
+            }
+            if let Poll::Ready(Err(error)) = self.poll_write_queued(cx, half) {
+                return self.io_failed(error);
+            }
+            if self.conn.state() == State::Closed || self.failed {
+                if self.conn.wants_write() {
+                    return Poll::Pending; // the write above registered for readiness
+                }
+                if let Err(error) = ready!(self.poll_shutdown_transport(cx)) {
+                    return self.io_failed(error);
+                }
+                return Poll::Ready(None);
+            }
+            if self.poll_timer(cx) || self.poll_server_shutdown(cx) {
+                continue;
+            }
+            let now = self.now();
+            match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, self.conn.read_buffer())
+            {
+                Poll::Ready(Ok(0)) => self.conn.handle_eof(now),
+                Poll::Ready(Ok(_)) => self.conn.handle_read(now),
+                Poll::Ready(Err(error)) => return self.io_failed(error),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn io_failed<T>(&mut self, error: io::Error) -> Poll<Option<Result<T, Error>>> {
+        if self.failed && self.transport_closed {
+            return Poll::Ready(None);
+        }
+        self.failed = true;
+        self.transport_closed = true;
+        Poll::Ready(Some(Err(Error::Io(error))))
+    }
+
+    /// Fires the engine's timers if due; returns whether one fired.
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(at) = self.conn.poll_timeout() else {
+            self.timer_at = None;
+            return false;
+        };
+        let deadline = self.origin + at.as_duration();
+        let timer = self
+            .timer
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        if self.timer_at != Some(at) {
+            timer.as_mut().reset(deadline);
+            self.timer_at = Some(at);
+        }
+        if timer.as_mut().poll(cx).is_ready() {
+            self.timer_at = None;
+            let now = self.now();
+            self.conn.handle_timeout(now.max(at));
+            return true;
+        }
+        false
+    }
+
+    /// Starts a 1001 close when the accepting server shuts down; returns whether it did.
+    fn poll_server_shutdown(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(shutdown) = self.shutdown.as_mut() else {
+            return false;
+        };
+        let fired = shutdown.as_mut().poll(cx).is_ready();
+        if fired {
+            self.shutdown = None;
+            let now = self.now();
+            let _ = self.conn.close(CloseCode::GOING_AWAY, SHUTDOWN_REASON, now);
+        }
+        fired
+    }
+
+    /// Writes everything queued (one vectored write per call when the transport supports
+    /// it), then flushes the transport.
+    pub(crate) fn poll_write_queued(
+        &mut self,
+        cx: &mut Context<'_>,
+        half: Half,
+    ) -> Poll<io::Result<()>> {
+        let waker = self
+            .write_wakers
+            .as_ref()
+            .map(|pair| pair.register(half, cx.waker()));
+        let mut cx = match &waker {
+            Some(waker) => Context::from_waker(waker),
+            None => Context::from_waker(cx.waker()),
+        };
+        while self.conn.wants_write() {
+            let written = if self.io.is_write_vectored() {
+                let mut runs: [&[u8]; MAX_IO_SLICES] = [&[]; MAX_IO_SLICES];
+                let count = self.conn.transmit_chunks(&mut runs);
+                let slices: [IoSlice<'_>; MAX_IO_SLICES] =
+                    std::array::from_fn(|i| IoSlice::new(runs[i]));
+                ready!(Pin::new(&mut self.io).poll_write_vectored(&mut cx, &slices[..count]))?
+            } else {
+                ready!(Pin::new(&mut self.io).poll_write(&mut cx, self.conn.transmit()))?
+            };
+            if written == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.conn.advance_transmit(written);
+        }
+        Pin::new(&mut self.io).poll_flush(&mut cx)
+    }
+
+    /// Waits until the write buffer is below its high-water mark (backpressure for sends).
+    pub(crate) fn poll_send_ready(
+        &mut self,
+        cx: &mut Context<'_>,
+        half: Half,
+    ) -> Poll<Result<(), Error>> {
+        while self.conn.is_write_buffer_full() {
+            if self.transport_closed {
+                return Poll::Ready(Err(Error::Io(io::ErrorKind::BrokenPipe.into())));
+            }
+            ready!(self.poll_write_queued(cx, half)).map_err(Error::Io)?;
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    pub(crate) fn poll_flush(
+        &mut self,
+        cx: &mut Context<'_>,
+        half: Half,
+    ) -> Poll<Result<(), Error>> {
+        self.poll_write_queued(cx, half).map_err(Error::Io)
+    }
+
+    /// Runs the closing handshake to its end: starts it with `code` and `reason` unless a
+    /// Close was already sent, then reads (dropping data that still arrives) until the peer's
+    /// Close, the close timeout, or the end of the stream.
+    pub(crate) fn poll_close(
+        &mut self,
+        cx: &mut Context<'_>,
+        code: CloseCode,
+        reason: &str,
+    ) -> Poll<Result<(), Error>> {
+        if self.conn.state() == State::Open {
+            let now = self.now();
+            self.conn.close(code, reason, now)?;
+        }
+        loop {
+            match ready!(self.poll_event(cx, Half::Reader)) {
+                Some(Ok(_)) => {}
+                // The peer vanishing while we close is what we asked for.
+                Some(Err(Error::Protocol(wsproto_core::ProtocolError::UnexpectedEof))) => {}
+                Some(Err(error)) => return Poll::Ready(Err(error)),
+                None => return Poll::Ready(Ok(())),
+            }
+        }
+    }
+
+    /// Shuts the transport down (once), after which the peer sees the end of the stream.
+    fn poll_shutdown_transport(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if self.transport_closed {
+            return Poll::Ready(Ok(()));
+        }
+        let result = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+        self.transport_closed = true;
+        // A peer that already left makes shutdown fail; the connection is over either way.
+        Poll::Ready(match result {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        })
+    }
+
+    /// Closes the transport at once, without a closing handshake.
+    pub(crate) fn poll_abort(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.failed = true;
+        self.poll_shutdown_transport(cx)
+    }
+}
+
+/// The wakers of both halves of a split connection: whichever half polls the transport for
+/// writing, both are woken when it becomes writable, so neither can steal the other's wakeup.
+#[derive(Default)]
+pub(crate) struct WakerPair {
+    slots: Mutex<[Option<Waker>; 2]>,
+}
+
+impl WakerPair {
+    fn register(self: &Arc<Self>, half: Half, waker: &Waker) -> Waker {
+        let index = usize::from(half == Half::Writer);
+        if let Ok(mut slots) = self.slots.lock() {
+            match &mut slots[index] {
+                Some(existing) if existing.will_wake(waker) => {}
+                slot => *slot = Some(waker.clone()),
+            }
+        }
+        Waker::from(Arc::clone(self))
+    }
+}
+
+impl Wake for WakerPair {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let wakers = match self.slots.lock() {
+            Ok(mut slots) => [slots[0].take(), slots[1].take()],
+            Err(_) => [None, None],
+        };
+        for waker in wakers.into_iter().flatten() {
+            waker.wake();
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The adapter's error: which stage failed (connecting, the handshake, the protocol, I/O) and
+//! why, so a caller can tell a DNS/TCP failure from a refused handshake, a timeout or a peer
+//! that broke the protocol.
+
+use std::fmt;
+use std::io;
+
+use wsproto_core::handshake::HandshakeError;
+use wsproto_core::{ProtocolError, SendError};
+
+/// Everything that can go wrong with a WebSocket on tokio.
+#[non_exhaustive]
+#[derive(Debug)]
+pub enum Error {
+    /// Resolving the host or opening the TCP connection failed.
+    Connect(io::Error),
+    /// Reading or writing the transport failed after the connection was set up.
+    Io(io::Error),
+    /// The opening handshake failed: refused by the server (with its HTTP status), malformed,
+    /// or timed out ([`HandshakeError::Timeout`]).
+    Handshake(HandshakeError),
+    /// The peer broke RFC 6455 or a configured limit; the Close with the matching code was
+    /// sent.
+    Protocol(ProtocolError),
+    /// The command could not be carried out (e.g. sending after close); the connection is
+    /// unaffected.
+    Send(SendError),
+    /// The server's request check refused the upgrade with this HTTP status.
+    Refused(u16),
+    /// A `wss://` URL was given to a plain-TCP `connect`; wrap a TLS stream and use
+    /// `client_over`.
+    TlsUnsupported,
+    /// [`recv`](crate::WebSocket::recv) was used on a connection configured for streaming
+    /// delivery; use [`next_event`](crate::WebSocket::next_event) to get the pieces.
+    StreamingDelivery,
+}
+
+impl Error {
+    /// The HTTP status of a refused handshake, if that is what happened.
+    #[must_use]
+    pub fn http_status(&self) -> Option<u16> {
+        match self {
+            Self::Handshake(HandshakeError::Rejected(rejection)) => Some(rejection.status()),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a handshake that did not finish in time.
+    #[must_use]
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Handshake(HandshakeError::Timeout))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Connect(e) => write!(f, "could not connect: {e}"),
+            Self::Io(e) => write!(f, "i/o error: {e}"),
+            Self::Handshake(e) => write!(f, "websocket handshake failed: {e}"),
+            Self::Protocol(e) => write!(f, "websocket protocol error: {e}"),
+            Self::Send(e) => write!(f, "cannot send: {e}"),
+            Self::Refused(status) => write!(f, "upgrade request refused with http status {status}"),
+            Self::TlsUnsupported => {
+                f.write_str("wss:// needs TLS: connect a TLS stream yourself and use client_over")
+            }
+            Self::StreamingDelivery => {
+                f.write_str("streaming delivery is configured: use next_event() to receive pieces")
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Connect(e) | Self::Io(e) => Some(e),
+            Self::Handshake(e) => Some(e),
+            Self::Protocol(e) => Some(e),
+            Self::Send(e) => Some(e),
+            Self::Refused(_) | Self::TlsUnsupported | Self::StreamingDelivery => None,
+        }
+    }
+}
+
+impl From<HandshakeError> for Error {
+    fn from(e: HandshakeError) -> Self {
+        Self::Handshake(e)
+    }
+}
+
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Self::Protocol(e)
+    }
+}
+
+impl From<SendError> for Error {
+    fn from(e: SendError) -> Self {
+        Self::Send(e)
+    }
+}
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,159 @@
+//! Splitting a [`WebSocket`] into a receiving and a sending half for two tasks.
+//!
+//! Both halves share the driver behind a mutex that is only held inside poll calls, never
+//! across an `await`. The receiving half keeps answering pings and echoing the Close even
+//! if the sending half is idle; both halves are woken when the transport becomes writable,
+//! so neither can steal the other's wakeup.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio::io::{AsyncRead, AsyncWrite};
+use wsproto_core::{CloseCode, Event, Message, MessageKind, State};
+
+use crate::driver::{Driver, Half};
+use crate::error::{Error, Result};
+use crate::websocket::{WebSocket, poll_recv_message};
+
+type Shared<S> = Arc<Mutex<Driver<S>>>;
+
+/// The receiving half of a split [`WebSocket`].
+pub struct ReadHalf<S> {
+    shared: Shared<S>,
+}
+
+/// The sending half of a split [`WebSocket`].
+pub struct WriteHalf<S> {
+    shared: Shared<S>,
+}
+
+pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
+    ws: WebSocket<S>,
+) -> (ReadHalf<S>, WriteHalf<S>) {
+    let mut driver = ws.driver;
+    driver.enable_split_wakers();
+    let shared = Arc::new(Mutex::new(driver));
+    (
+        ReadHalf {
+            shared: Arc::clone(&shared),
+        },
+        WriteHalf { shared },
+    )
+}
+
+fn lock<S>(shared: &Shared<S>) -> MutexGuard<'_, Driver<S>> {
+    // A panic in another half while it held the lock leaves the driver usable: the engine's
+    // state is only changed through methods that cannot leave it half-updated.
+    shared
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
+    /// The next whole data message; `None` once the connection is closed.
+    pub async fn recv(&mut self) -> Option<Result<Message>> {
+        poll_fn(|cx| poll_recv_message(&mut lock(&self.shared), cx)).await
+    }
+
+    /// The next event of any kind; `None` once the connection is closed.
+    pub async fn next_event(&mut self) -> Option<Result<Event>> {
+        poll_fn(|cx| lock(&self.shared).poll_event(cx, Half::Reader)).await
+    }
+
+    /// Open, closing or closed.
+    #[must_use]
+    pub fn state(&self) -> State {
+        lock(&self.shared).conn.state()
+    }
+
+    /// Whether `other` is the sending half split from the same connection.
+    #[must_use]
+    pub fn is_pair_of(&self, other: &WriteHalf<S>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
+    /// Queues `message` and writes everything queued (waits above the high-water mark).
+    pub async fn send(&mut self, message: Message) -> Result<()> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Queues `message` without writing it yet.
+    pub async fn feed(&mut self, message: Message) -> Result<()> {
+        poll_fn(|cx| lock(&self.shared).poll_send_ready(cx, Half::Writer)).await?;
+        lock(&self.shared).conn.send(message).map_err(Error::Send)
+    }
+
+    /// Sends one piece of a message fragmented by the caller.
+    pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<()> {
+        poll_fn(|cx| lock(&self.shared).poll_send_ready(cx, Half::Writer)).await?;
+        lock(&self.shared).conn.send_fragment(kind, data, fin)?;
+        self.flush().await
+    }
+
+    /// Sends a ping; its pong (with the round-trip time) reaches the receiving half.
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        {
+            let mut driver = lock(&self.shared);
+            let now = driver.now();
+            driver.conn.ping(payload, now)?;
+        }
+        self.flush().await
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| lock(&self.shared).poll_flush(cx, Half::Writer)).await
+    }
+
+    /// Sends a Close after everything queued; the receiving half sees the peer's answer and
+    /// then ends.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
+        {
+            let mut driver = lock(&self.shared);
+            let now = driver.now();
+            driver.conn.close(code, reason, now)?;
+        }
+        self.flush().await
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
+    type Item = Result<Message>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        poll_recv_message(&mut lock(&self.shared), cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        lock(&self.shared).poll_send_ready(cx, Half::Writer)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<()> {
+        lock(&self.shared).conn.send(message).map_err(Error::Send)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        lock(&self.shared).poll_flush(cx, Half::Writer)
+    }
+
+    /// Sends a Close with 1000 (normal closure) and writes it out.
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        let mut driver = lock(&self.shared);
+        if driver.conn.state() == State::Open {
+            let now = driver.now();
+            driver.conn.close(CloseCode::NORMAL, "", now)?;
+        }
+        driver.poll_flush(cx, Half::Writer)
+    }
+}

@@ -1,0 +1,347 @@
+//! [`WebSocket`]: an open connection over any tokio transport, as async methods and as a
+//! `futures` `Stream` + `Sink`.
+
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use wsproto_core::{
+    CloseCode, CloseFrame, Config, Connection, Event, Limits, Message, MessageKind, Role, State,
+};
+
+use crate::driver::{Driver, Half};
+use crate::error::{Error, Result};
+use crate::split::{ReadHalf, WriteHalf, split};
+
+/// What the handshake settled, kept for the application to read.
+#[derive(Clone, Debug, Default)]
+pub struct HandshakeInfo {
+    pub(crate) subprotocol: Option<String>,
+    pub(crate) headers: Vec<(String, Vec<u8>)>,
+    pub(crate) path: Option<String>,
+}
+
+impl HandshakeInfo {
+    /// The subprotocol both sides agreed on, if any.
+    #[must_use]
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
+    /// The peer's handshake headers: the server's response headers on a client, the client's
+    /// request headers on a server.
+    #[must_use]
+    pub fn headers(&self) -> &[(String, Vec<u8>)] {
+        &self.headers
+    }
+
+    /// The first header named `name` (case-insensitive).
+    #[must_use]
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The request target (path and query) the client asked for; on a client, the one it sent.
+    #[must_use]
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+}
+
+/// An open WebSocket over a tokio transport `S` (a `TcpStream`, a TLS stream, an upgraded
+/// hyper connection...).
+///
+/// Receive with [`recv`](Self::recv) (whole messages) or [`next_event`](Self::next_event)
+/// (every event: pings, pongs with round-trip times, the peer's Close, streaming pieces); send
+/// with [`send`](Self::send) (queue and write) or [`feed`](Self::feed) (queue only, written at
+/// the next flush, receive or high-water mark — the way to batch replies into one write).
+///
+/// Pongs, the Close echo and masking are automatic. Reading happens only while the
+/// application receives, so a slow consumer slows its peer down instead of growing buffers;
+/// sends wait while the write buffer is above its high-water mark. All state lives in the
+/// engine: dropping a `recv()` future (for example in `select!`) loses nothing.
+pub struct WebSocket<S> {
+    pub(crate) driver: Driver<S>,
+    pub(crate) info: HandshakeInfo,
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+    /// Wraps a transport on which the opening handshake already happened (for example a
+    /// hyper/axum `Upgraded` connection): starts the engine directly in `role`.
+    ///
+    /// `leftover` are bytes read past the handshake that belong to the WebSocket.
+    pub fn from_upgraded(
+        io: S,
+        role: Role,
+        config: Config,
+        limits: Limits,
+        leftover: &[u8],
+    ) -> Self {
+        let origin = tokio::time::Instant::now();
+        let conn = match role {
+            Role::Server => Connection::server(config, limits, wsproto_core::Instant::ZERO),
+            Role::Client => Connection::client(
+                config,
+                limits,
+                crate::rng::mask_rng(),
+                wsproto_core::Instant::ZERO,
+            ),
+        };
+        Self::from_parts(io, conn, origin, leftover, HandshakeInfo::default())
+    }
+
+    pub(crate) fn from_parts(
+        io: S,
+        mut conn: Connection,
+        origin: tokio::time::Instant,
+        leftover: &[u8],
+        info: HandshakeInfo,
+    ) -> Self {
+        if !leftover.is_empty() {
+            let now = wsproto_core::Instant::from_duration(origin.elapsed());
+            conn.handle_input(leftover, now);
+        }
+        Self {
+            driver: Driver::new(io, conn, origin),
+            info,
+        }
+    }
+
+    /// The next whole data message; `None` once the connection is closed.
+    ///
+    /// Control frames are handled on the way (pongs sent, round-trip times recorded in
+    /// [`last_rtt`](Self::last_rtt)). With [`Delivery::Streaming`] this returns
+    /// [`Error::StreamingDelivery`]; use [`next_event`](Self::next_event) instead.
+    pub async fn recv(&mut self) -> Option<Result<Message>> {
+        poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// The next event of any kind; `None` once the connection is closed and the transport is
+    /// shut down. After an error, the next call returns `None`.
+    pub async fn next_event(&mut self) -> Option<Result<Event>> {
+        poll_fn(|cx| self.driver.poll_event(cx, Half::Reader)).await
+    }
+
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Message>>> {
+        poll_recv_message(&mut self.driver, cx)
+    }
+
+    /// Queues `message` and writes everything queued. Waits first while the write buffer is
+    /// above its high-water mark.
+    pub async fn send(&mut self, message: Message) -> Result<()> {
+        self.feed(message).await?;
+        self.flush().await
+    }
+
+    /// Queues `message` without writing it yet (it leaves with the next flush, `recv`, `send`
+    /// or when the buffer passes its high-water mark). Waits while the buffer is above the mark.
+    pub async fn feed(&mut self, message: Message) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_send_ready(cx, Half::Writer)).await?;
+        self.driver.conn.send(message).map_err(Error::Send)
+    }
+
+    /// Sends a text message.
+    pub async fn send_text(&mut self, text: &str) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_send_ready(cx, Half::Writer)).await?;
+        self.driver.conn.send_text(text)?;
+        self.flush().await
+    }
+
+    /// Sends a binary message.
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_send_ready(cx, Half::Writer)).await?;
+        self.driver.conn.send_binary(data)?;
+        self.flush().await
+    }
+
+    /// Sends one piece of a message you fragment yourself; the piece with `fin` ends it.
+    pub async fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_send_ready(cx, Half::Writer)).await?;
+        self.driver.conn.send_fragment(kind, data, fin)?;
+        self.flush().await
+    }
+
+    /// Sends a ping; the matching pong's round-trip time is reported by
+    /// [`next_event`](Self::next_event) and kept in [`last_rtt`](Self::last_rtt).
+    ///
+    /// Payloads over 125 bytes are refused ([`wsproto_core::SendError::ControlTooLong`]).
+    pub async fn ping(&mut self, payload: &[u8]) -> Result<()> {
+        let now = self.driver.now();
+        self.driver.conn.ping(payload, now)?;
+        self.flush().await
+    }
+
+    /// Writes everything queued.
+    pub async fn flush(&mut self) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_flush(cx, Half::Writer)).await
+    }
+
+    /// Closes cleanly: everything already queued goes first, then a Close with `code` and
+    /// `reason`; waits for the peer's Close (up to the close timeout, 5 s by default), then
+    /// shuts the transport down. Data messages that arrive meanwhile are dropped; to read
+    /// them, send the Close with [`start_close`](Self::start_close) and keep receiving.
+    pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_close(cx, code, reason)).await
+    }
+
+    /// Queues a Close and writes it, without waiting for the peer's answer; keep receiving to
+    /// complete the closing handshake (the stream ends after it).
+    pub async fn start_close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
+        let now = self.driver.now();
+        self.driver.conn.close(code, reason, now)?;
+        self.flush().await
+    }
+
+    /// Drops the connection at once, without a closing handshake (Qt's `abort`).
+    pub async fn abort(&mut self) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_abort(cx))
+            .await
+            .map_err(Error::Io)
+    }
+
+    /// Splits into a receiving and a sending half that can live in two tasks. Pongs and the
+    /// Close echo keep working while only the receiving half is polled.
+    pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+        split(self)
+    }
+
+    /// Open, closing or closed.
+    #[must_use]
+    pub fn state(&self) -> State {
+        self.driver.conn.state()
+    }
+
+    /// The Close the peer sent (its code and reason), once it arrived.
+    #[must_use]
+    pub fn close_received(&self) -> Option<&CloseFrame> {
+        self.driver.conn.close_received()
+    }
+
+    /// The Close we sent, if any.
+    #[must_use]
+    pub fn close_sent(&self) -> Option<&CloseFrame> {
+        self.driver.conn.close_sent()
+    }
+
+    /// Bytes queued but not yet written (Qt's `bytesToWrite`).
+    #[must_use]
+    pub fn buffered_amount(&self) -> usize {
+        self.driver.conn.buffered_amount()
+    }
+
+    /// Round-trip time measured by the latest answered ping.
+    #[must_use]
+    pub fn last_rtt(&self) -> Option<Duration> {
+        self.driver.last_rtt
+    }
+
+    /// What the opening handshake settled (subprotocol, the peer's headers, the path).
+    #[must_use]
+    pub fn handshake(&self) -> &HandshakeInfo {
+        &self.info
+    }
+
+    /// The negotiated subprotocol, if any.
+    #[must_use]
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.info.subprotocol()
+    }
+
+    /// The engine, for anything this adapter does not wrap.
+    #[must_use]
+    pub fn connection(&self) -> &Connection {
+        &self.driver.conn
+    }
+
+    /// The transport.
+    #[must_use]
+    pub fn get_ref(&self) -> &S {
+        &self.driver.io
+    }
+
+    /// Frees the engine's buffers while the connection is idle (each idle connection then
+    /// holds only its fixed-size state); they come back on the next traffic.
+    pub fn release_buffers(&mut self) {
+        self.driver.conn.release_buffers();
+    }
+}
+
+impl WebSocket<TcpStream> {
+    /// Our end's address.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.driver.io.local_addr()
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> std::io::Result<SocketAddr> {
+        self.driver.io.peer_addr()
+    }
+}
+
+impl<S> std::fmt::Debug for WebSocket<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocket")
+            .field("connection", &self.driver.conn)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `recv` on a driver, shared by [`WebSocket`] and [`ReadHalf`].
+pub(crate) fn poll_recv_message<S: AsyncRead + AsyncWrite + Unpin>(
+    driver: &mut Driver<S>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Message>>> {
+    loop {
+        match std::task::ready!(driver.poll_event(cx, Half::Reader)) {
+            Some(Ok(Event::Message(message))) => return Poll::Ready(Some(Ok(message))),
+            Some(Ok(Event::Fragment { .. })) => {
+                return Poll::Ready(Some(Err(Error::StreamingDelivery)));
+            }
+            Some(Ok(_)) => {}
+            Some(Err(error)) => return Poll::Ready(Some(Err(error))),
+            None => return Poll::Ready(None),
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+    type Item = Result<Message>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_recv(cx)
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+    type Error = Error;
+
+    fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.get_mut().driver.poll_send_ready(cx, Half::Writer)
+    }
+
+    fn start_send(self: Pin<&mut Self>, message: Message) -> Result<()> {
+        self.get_mut()
+            .driver
+            .conn
+            .send(message)
+            .map_err(Error::Send)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.get_mut().driver.poll_flush(cx, Half::Writer)
+    }
+
+    /// Runs the closing handshake with 1000 (normal closure).
+    fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        self.get_mut().driver.poll_close(cx, CloseCode::NORMAL, "")
+    }
+}

@@ -1,0 +1,213 @@
+//! Messages over real loopback TCP: sizes up to 16 MiB, fragments, pings, many connections,
+//! split halves and cancellation safety.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{LIMIT, echo_server, text};
+use futures_util::{SinkExt, StreamExt};
+use wsproto_tokio::{
+    ClientConfig, CloseCode, Config, Event, Limits, Message, MessageKind, ServerConfig, State,
+    connect, connect_with,
+};
+
+fn big_limits() -> Limits {
+    Limits::default()
+        .max_message_size(32 << 20)
+        .max_frame_size(32 << 20)
+        .write_high_water(4 << 20)
+}
+
+#[tokio::test]
+async fn echoes_text_and_binary_up_to_16_mib() {
+    tokio::time::timeout(LIMIT, async {
+        let url = echo_server(ServerConfig::default().limits(big_limits())).await;
+        let mut ws = connect_with(&url, ClientConfig::default().limits(big_limits()))
+            .await
+            .unwrap();
+        for size in [0usize, 1, 125, 126, 65_535, 65_536, 1 << 20, 16 << 20] {
+            let data: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+            ws.send(Message::binary(data.clone())).await.unwrap();
+            let back = ws.recv().await.unwrap().unwrap();
+            assert_eq!(back.payload().len(), size);
+            assert!(
+                back.payload()[..] == data[..],
+                "binary of {size} bytes differs"
+            );
+            let text_body = "ü".repeat(size / 2);
+            ws.send_text(&text_body).await.unwrap();
+            assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text(text_body));
+        }
+        ws.close(CloseCode::NORMAL, "done").await.unwrap();
+        assert_eq!(ws.state(), State::Closed);
+        assert_eq!(ws.close_received().unwrap().code(), CloseCode::NORMAL);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn fragmented_messages_and_interleaved_pings() {
+    tokio::time::timeout(LIMIT, async {
+        let url = echo_server(ServerConfig::default()).await;
+        let mut ws = connect(&url).await.unwrap();
+        ws.send_fragment(MessageKind::Text, b"frag", false)
+            .await
+            .unwrap();
+        ws.ping(b"in between").await.unwrap();
+        ws.send_fragment(MessageKind::Text, b"mented", true)
+            .await
+            .unwrap();
+        let mut saw_pong = false;
+        loop {
+            match ws.next_event().await.unwrap().unwrap() {
+                Event::Pong { payload, rtt } => {
+                    assert_eq!(&payload[..], b"in between");
+                    assert!(rtt.is_some());
+                    saw_pong = true;
+                }
+                Event::Message(message) => {
+                    assert_eq!(message, text("fragmented"));
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(saw_pong);
+        assert!(ws.last_rtt().is_some());
+        // Auto-fragmentation: a small outgoing frame size still yields one message.
+        let config =
+            Config::default().outgoing_frame_size(std::num::NonZeroUsize::new(100).unwrap());
+        let mut small = connect_with(&url, ClientConfig::default().config(config))
+            .await
+            .unwrap();
+        let body = "x".repeat(10_000);
+        small.send_text(&body).await.unwrap();
+        assert_eq!(small.recv().await.unwrap().unwrap(), text(&body));
+        assert!(
+            ws.ping(&[0; 126]).await.is_err(),
+            "ping payloads over 125 bytes are refused"
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn stream_and_sink_interfaces() {
+    tokio::time::timeout(LIMIT, async {
+        let url = echo_server(ServerConfig::default()).await;
+        let mut ws = connect(&url).await.unwrap();
+        for i in 0..100 {
+            ws.feed(text(&format!("m{i}"))).await.unwrap();
+        }
+        SinkExt::flush(&mut ws).await.unwrap();
+        for i in 0..100 {
+            assert_eq!(ws.next().await.unwrap().unwrap(), text(&format!("m{i}")));
+        }
+        SinkExt::close(&mut ws).await.unwrap();
+        assert!(ws.next().await.is_none());
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_thousand_concurrent_connections_exchange_messages() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let url = echo_server(ServerConfig::default()).await;
+        let mut tasks = tokio::task::JoinSet::new();
+        for id in 0..1000 {
+            let url = url.clone();
+            tasks.spawn(async move {
+                let mut ws = connect(&url).await.expect("connect");
+                for round in 0..5 {
+                    let body = format!("client {id} round {round}");
+                    ws.send_text(&body).await.expect("send");
+                    assert_eq!(ws.recv().await.expect("open").expect("ok"), text(&body));
+                }
+                ws.close(CloseCode::NORMAL, "").await.expect("close");
+            });
+        }
+        let mut done = 0;
+        while let Some(result) = tasks.join_next().await {
+            result.unwrap();
+            done += 1;
+        }
+        assert_eq!(done, 1000);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn split_halves_work_from_two_tasks_and_pongs_flow_while_only_reading() {
+    tokio::time::timeout(LIMIT, async {
+        let url = echo_server(ServerConfig::default()).await;
+        let ws = connect(&url).await.unwrap();
+        let (mut reader, mut writer) = ws.split();
+        assert!(reader.is_pair_of(&writer));
+        let sender = tokio::spawn(async move {
+            for i in 0..500 {
+                writer
+                    .send(Message::binary(vec![i as u8; i]))
+                    .await
+                    .unwrap();
+            }
+            writer.ping(b"rtt").await.unwrap();
+            writer
+        });
+        let mut received = 0;
+        while received < 500 {
+            match reader.next_event().await.unwrap().unwrap() {
+                Event::Message(m) => {
+                    assert_eq!(m.payload().len(), received);
+                    received += 1;
+                }
+                Event::Pong { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        let mut writer = sender.await.unwrap();
+        writer.close(CloseCode::NORMAL, "").await.unwrap();
+        // The reader completes the closing handshake and ends.
+        while let Some(event) = reader.next_event().await {
+            event.unwrap();
+        }
+        assert_eq!(reader.state(), State::Closed);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn dropping_recv_futures_in_select_loses_nothing() {
+    tokio::time::timeout(LIMIT, async {
+        let url = echo_server(ServerConfig::default()).await;
+        let mut ws = connect(&url).await.unwrap();
+        for i in 0..300u32 {
+            ws.feed(Message::binary(i.to_be_bytes().repeat(100)))
+                .await
+                .unwrap();
+        }
+        ws.flush().await.unwrap();
+        let mut next = 0u32;
+        let mut cancelled = 0;
+        while next < 300 {
+            tokio::select! {
+                biased;
+                // A timer that often wins, dropping the recv future mid-message.
+                () = tokio::time::sleep(Duration::from_micros(50)) => cancelled += 1,
+                message = ws.recv() => {
+                    let message = message.unwrap().unwrap();
+                    assert_eq!(message.payload()[..], next.to_be_bytes().repeat(100)[..]);
+                    next += 1;
+                }
+            }
+        }
+        assert!(cancelled > 0, "the race never cancelled a recv");
+    })
+    .await
+    .unwrap();
+}
