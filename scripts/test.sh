@@ -10,4 +10,5 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 
 cargo test --workspace --all-targets
+cargo run -q -p wsproto-core --example nonblocking_echo
 cargo test --workspace --doc

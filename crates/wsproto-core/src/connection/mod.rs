@@ -230,6 +230,13 @@ impl Connection {
         &self.limits
     }
 
+    /// Whether the connection is over and everything queued was written: time to close the
+    /// transport.
+    #[must_use]
+    pub fn is_finished(&self) -> bool {
+        self.closed && self.transmit.is_empty()
+    }
+
     /// Whether bytes wait to be written; changes after commands, inputs and
     /// [`advance_transmit`](Self::advance_transmit).
     #[must_use]
@@ -286,6 +293,12 @@ impl Connection {
     /// slots it filled.
     pub fn transmit_chunks<'a>(&'a self, dst: &mut [&'a [u8]]) -> usize {
         self.transmit.chunks(dst)
+    }
+
+    /// Queues bytes verbatim ahead of later frames (the rest of a handshake response).
+    pub(crate) fn queue_raw(&mut self, bytes: &[u8]) {
+        self.transmit.tail().extend_from_slice(bytes);
+        self.transmit.appended(bytes.len());
     }
 
     /// Reports that the first `n` queued bytes were written.

@@ -22,6 +22,8 @@ use crate::time::Instant;
 
 /// Spare room [`Connection::read_buffer`] guarantees for the next read.
 const MIN_READ_SPACE: usize = 8 * 1024;
+/// Most spare room [`Connection::fill_read_buffer`] zeroes for one read.
+const MAX_ZEROED_READ: usize = 64 * 1024;
 /// Most spare room it reserves in one go while a large frame is expected.
 const MAX_READ_SPACE: usize = 1024 * 1024;
 
@@ -61,6 +63,31 @@ impl Connection {
             self.read.reserve(want);
         }
         &mut self.read
+    }
+
+    /// Reads from a transport straight into the engine's buffer, for transports that need an
+    /// initialised `&mut [u8]` (such as `std::io::Read`): `read` gets zeroed spare space (at
+    /// most 64 KiB), returns how many bytes it wrote, and `0` means the end of the stream.
+    /// The byte count or `read`'s error is passed through; then call
+    /// [`poll_event`](Self::poll_event).
+    pub fn fill_read_buffer<E>(
+        &mut self,
+        now: Instant,
+        read: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<usize, E> {
+        let buf = self.read_buffer();
+        let start = buf.len();
+        let space = (buf.capacity() - start).min(MAX_ZEROED_READ);
+        buf.resize(start + space, 0);
+        let result = read(&mut buf[start..]);
+        let n = *result.as_ref().unwrap_or(&0);
+        buf.truncate(start + n.min(space));
+        match result {
+            Ok(0) => self.handle_eof(now),
+            Ok(_) => self.handle_read(now),
+            Err(_) => {}
+        }
+        result
     }
 
     /// Notes that bytes were appended to [`read_buffer`](Self::read_buffer) at `now`.

@@ -351,6 +351,23 @@ impl ClientAccepted {
     pub fn into_leftover(self) -> Bytes {
         self.leftover
     }
+
+    /// Starts the client-role [`Connection`](crate::Connection), already fed with the
+    /// [`leftover`](Self::leftover) bytes so that no frame that followed the response is lost.
+    #[must_use]
+    pub fn into_connection(
+        self,
+        config: crate::Config,
+        limits: crate::Limits,
+        rng: alloc::boxed::Box<dyn rand_core::RngCore + Send>,
+        now: Instant,
+    ) -> crate::Connection {
+        let mut conn = crate::Connection::client(config, limits, rng, now);
+        if !self.leftover.is_empty() {
+            conn.handle_input(&self.leftover, now);
+        }
+        conn
+    }
 }
 
 #[cfg(test)]

@@ -197,6 +197,30 @@ impl ServerHandshake {
         }
     }
 
+    /// Accepts like [`accept`](Self::accept) and starts the server-role
+    /// [`Connection`](crate::Connection) in one step: the part of the 101 response not yet
+    /// written moves into the connection's transmit queue (ahead of any frame) and the
+    /// leftover bytes are fed to it, so nothing can be written out of order or lost.
+    ///
+    /// # Errors
+    ///
+    /// As [`accept`](Self::accept).
+    pub fn accept_into_connection(
+        mut self,
+        response: Accept,
+        config: crate::Config,
+        limits: crate::Limits,
+        now: Instant,
+    ) -> Result<crate::Connection, HandshakeError> {
+        let leftover = self.accept(response)?;
+        let mut conn = crate::Connection::server(config, limits, now);
+        conn.queue_raw(self.transmit());
+        if !leftover.is_empty() {
+            conn.handle_input(&leftover, now);
+        }
+        Ok(conn)
+    }
+
     /// Refuses the upgrade with an HTTP response of `status` (200..=599, with its standard
     /// reason phrase) carrying `body` as `text/plain`, `Content-Length` and
     /// `Connection: close`. Allowed while reading the request too, to turn a client away early.

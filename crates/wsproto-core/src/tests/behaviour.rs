@@ -475,3 +475,68 @@ fn release_buffers_frees_idle_memory() {
     pair.drive();
     assert_eq!(pair.client_seen.take().last(), Some(&text("again")));
 }
+
+#[test]
+fn fill_read_buffer_reads_into_zeroed_space_and_reports_eof() {
+    let mut pair = Pair::new();
+    pair.client.send_text("via fill").unwrap();
+    let wire = pair.client.transmit().to_vec();
+    let now = pair.now;
+    let n = pair
+        .server
+        .fill_read_buffer(now, |buf| {
+            assert!(buf.iter().all(|&b| b == 0));
+            buf[..wire.len()].copy_from_slice(&wire);
+            Ok::<_, ()>(wire.len())
+        })
+        .unwrap();
+    assert_eq!(n, wire.len());
+    assert_eq!(pair.server.poll_event(), Ok(Some(text("via fill"))));
+    assert_eq!(
+        pair.server
+            .fill_read_buffer(now, |_| Err::<usize, _>("boom")),
+        Err("boom")
+    );
+    assert_eq!(pair.server.poll_event(), Ok(None), "an error adds nothing");
+    assert_eq!(pair.server.fill_read_buffer(now, |_| Ok::<_, ()>(0)), Ok(0));
+    assert_eq!(pair.server.poll_event(), Err(ProtocolError::UnexpectedEof));
+    assert!(pair.server.is_finished());
+}
+
+#[test]
+fn handshakes_hand_over_to_connections_without_losing_early_frames() {
+    use crate::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
+    let now = crate::Instant::ZERO;
+    let limits = Limits::default();
+    let mut rng = super::pair::TestRng(3);
+    let request = ClientRequest::from_url("ws://example.com/x").unwrap();
+    let mut client_hs = ClientHandshake::new(request, &limits, &mut rng, now, None).unwrap();
+    let mut server_hs = ServerHandshake::new(&limits, now, None);
+    // The client's first frame travels in the same packet as its request.
+    let mut early = crate::Connection::client(
+        Config::default(),
+        limits.clone(),
+        alloc::boxed::Box::new(super::pair::TestRng(9)),
+        now,
+    );
+    early.send_text("early").unwrap();
+    let mut wire = client_hs.transmit().to_vec();
+    wire.extend_from_slice(early.transmit());
+    server_hs.handle_input(&wire).unwrap().unwrap();
+    let mut server = server_hs
+        .accept_into_connection(Accept::new(), Config::default(), limits.clone(), now)
+        .unwrap();
+    assert_eq!(server.poll_event(), Ok(Some(text("early"))));
+    server.send_text("reply").unwrap();
+    // The 101 and the reply leave in one run, in that order.
+    let out = server.transmit().to_vec();
+    assert!(out.starts_with(b"HTTP/1.1 101 "));
+    let accepted = client_hs.handle_input(&out).unwrap().unwrap();
+    let mut client = accepted.into_connection(
+        Config::default(),
+        limits,
+        alloc::boxed::Box::new(super::pair::TestRng(5)),
+        now,
+    );
+    assert_eq!(client.poll_event(), Ok(Some(text("reply"))));
+}
