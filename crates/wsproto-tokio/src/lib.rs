@@ -1,18 +1,19 @@
 //! # wsproto-tokio
 //!
-//! WebSocket clients and servers on tokio: a thin adapter that moves bytes and time between
-//! tokio transports and the sans-IO [`wsproto_core`] engine. All protocol logic (framing,
-//! UTF-8, close codes, limits) lives in the engine; this crate reads, writes and sleeps.
+//! WebSocket clients and servers on tokio. This crate is the tokio glue for the shared
+//! [`wsproto_async`] drive loop: it makes tokio streams a transport ([`TokioIo`]), tokio
+//! sleeps a timer, and adds TCP connecting and a listening [`Server`]. All protocol logic
+//! (framing, UTF-8, close codes, limits) lives in [`wsproto_core`].
 //!
 //! - Client: [`connect`] / [`connect_with`] over TCP, or [`client_over`] any
-//!   `AsyncRead + AsyncWrite` transport (TLS, proxies).
+//!   `AsyncRead + AsyncWrite` stream (TLS, proxies).
 //! - Server: [`Server::bind`] then [`Server::accept`], or [`accept_stream`] on a stream you
-//!   accepted yourself, or [`WebSocket::from_upgraded`] after hyper/axum did the upgrade.
+//!   accepted yourself, or [`from_upgraded`] after hyper/axum did the upgrade.
 //! - The connection: [`WebSocket`], with async methods, `futures` `Stream`/`Sink`, and
-//!   [`WebSocket::split`] into halves for two tasks.
+//!   `split()` into halves for two tasks.
 //!
 //! ```no_run
-//! use wsproto_tokio::{Message, Server};
+//! use wsproto_tokio::Server;
 //!
 //! # async fn run() -> Result<(), wsproto_tokio::Error> {
 //! let mut server = Server::bind("127.0.0.1:0").await?;
@@ -31,20 +32,42 @@
 //! ```
 
 mod client;
-mod driver;
-mod error;
-mod rng;
+mod io;
 mod server;
-mod split;
-mod websocket;
 
-pub use client::{ClientConfig, client_over, connect, connect_with};
-pub use error::{Error, Result};
-pub use server::{HttpResponse, Reject, Server, ServerConfig, accept_stream};
-pub use split::{ReadHalf, WriteHalf};
-pub use websocket::{HandshakeInfo, WebSocket};
+use tokio::io::{AsyncRead, AsyncWrite};
+
+pub use client::{client_over, connect, connect_with};
+pub use io::{TokioIo, TokioTimer};
+pub use server::{Server, accept_stream};
+pub use wsproto_async::{
+    ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
+};
 pub use wsproto_core::handshake::Request;
 pub use wsproto_core::{
     Bytes, CloseCode, CloseFrame, Config, Delivery, Event, Limits, Message, MessageKind,
     ProtocolError, Role, SendError, State, Utf8Bytes,
 };
+
+/// An open WebSocket over the tokio stream `S`.
+pub type WebSocket<S> = wsproto_async::WebSocket<TokioIo<S>>;
+/// The receiving half of a split [`WebSocket`].
+pub type ReadHalf<S> = wsproto_async::ReadHalf<TokioIo<S>>;
+/// The sending half of a split [`WebSocket`].
+pub type WriteHalf<S> = wsproto_async::WriteHalf<TokioIo<S>>;
+
+/// Wraps a stream on which the opening handshake already happened (a hyper/axum `Upgraded`
+/// connection, say) and starts the engine in `role`; `leftover` are bytes read past the
+/// handshake that belong to the WebSocket.
+pub fn from_upgraded<S>(
+    stream: S,
+    role: Role,
+    config: Config,
+    limits: Limits,
+    leftover: &[u8],
+) -> WebSocket<S>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    wsproto_async::WebSocket::from_upgraded(TokioIo::new(stream), role, config, limits, leftover)
+}

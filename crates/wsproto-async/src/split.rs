@@ -12,28 +12,26 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::io::{AsyncRead, AsyncWrite};
 use wsproto_core::{CloseCode, Event, Message, MessageKind, State};
 
 use crate::driver::{Driver, Half};
 use crate::error::{Error, Result};
+use crate::runtime::Transport;
 use crate::websocket::{WebSocket, poll_recv_message};
 
-type Shared<S> = Arc<Mutex<Driver<S>>>;
+type Shared<T> = Arc<Mutex<Driver<T>>>;
 
 /// The receiving half of a split [`WebSocket`].
-pub struct ReadHalf<S> {
-    shared: Shared<S>,
+pub struct ReadHalf<T: Transport> {
+    shared: Shared<T>,
 }
 
 /// The sending half of a split [`WebSocket`].
-pub struct WriteHalf<S> {
-    shared: Shared<S>,
+pub struct WriteHalf<T: Transport> {
+    shared: Shared<T>,
 }
 
-pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
-    ws: WebSocket<S>,
-) -> (ReadHalf<S>, WriteHalf<S>) {
+pub(crate) fn split<T: Transport>(ws: WebSocket<T>) -> (ReadHalf<T>, WriteHalf<T>) {
     let mut driver = ws.driver;
     driver.enable_split_wakers();
     let shared = Arc::new(Mutex::new(driver));
@@ -45,7 +43,7 @@ pub(crate) fn split<S: AsyncRead + AsyncWrite + Unpin>(
     )
 }
 
-fn lock<S>(shared: &Shared<S>) -> MutexGuard<'_, Driver<S>> {
+fn lock<T: Transport>(shared: &Shared<T>) -> MutexGuard<'_, Driver<T>> {
     // A panic in another half while it held the lock leaves the driver usable: the engine's
     // state is only changed through methods that cannot leave it half-updated.
     shared
@@ -53,7 +51,7 @@ fn lock<S>(shared: &Shared<S>) -> MutexGuard<'_, Driver<S>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
+impl<T: Transport> ReadHalf<T> {
     /// The next whole data message; `None` once the connection is closed.
     pub async fn recv(&mut self) -> Option<Result<Message>> {
         poll_fn(|cx| poll_recv_message(&mut lock(&self.shared), cx)).await
@@ -72,12 +70,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> ReadHalf<S> {
 
     /// Whether `other` is the sending half split from the same connection.
     #[must_use]
-    pub fn is_pair_of(&self, other: &WriteHalf<S>) -> bool {
+    pub fn is_pair_of(&self, other: &WriteHalf<T>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
+impl<T: Transport> WriteHalf<T> {
     /// Queues `message` and writes everything queued (waits above the high-water mark).
     pub async fn send(&mut self, message: Message) -> Result<()> {
         self.feed(message).await?;
@@ -124,7 +122,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WriteHalf<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
+impl<T: Transport> Stream for ReadHalf<T> {
     type Item = Result<Message>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -132,7 +130,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for ReadHalf<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WriteHalf<S> {
+impl<T: Transport> Sink<Message> for WriteHalf<T> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {

@@ -1,4 +1,4 @@
-//! The adapter's error: which stage failed (connecting, the handshake, the protocol, I/O) and
+//! The async adapters' error: which stage failed (connecting, the handshake, the protocol, I/O) and
 //! why, so a caller can tell a DNS/TCP failure from a refused handshake, a timeout or a peer
 //! that broke the protocol.
 
@@ -8,7 +8,7 @@ use std::io;
 use wsproto_core::handshake::HandshakeError;
 use wsproto_core::{ProtocolError, SendError};
 
-/// Everything that can go wrong with a WebSocket on tokio.
+/// Everything that can go wrong with a WebSocket over an async runtime.
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Error {

@@ -10,17 +10,15 @@
 //! mark.
 
 use std::io::{self, IoSlice};
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::watch;
-use tokio::time::Sleep;
 use wsproto_core::{CloseCode, Connection, Event, Instant, State};
 
 use crate::error::Error;
+use crate::runtime::{Timer, Transport};
+use crate::shutdown::ShutdownWatch;
 
 /// Most byte runs handed to one vectored write.
 const MAX_IO_SLICES: usize = 32;
@@ -28,22 +26,22 @@ const MAX_IO_SLICES: usize = 32;
 /// Reason sent with the Close when a server shuts down.
 const SHUTDOWN_REASON: &str = "server shutting down";
 
-pub(crate) struct Driver<S> {
-    pub(crate) io: S,
+pub(crate) struct Driver<T: Transport> {
+    pub(crate) io: T,
     pub(crate) conn: Connection,
-    /// The tokio instant that the engine's `Instant::ZERO` stands for.
-    origin: tokio::time::Instant,
+    /// The instant that the engine's `Instant::ZERO` stands for.
+    origin: std::time::Instant,
     /// Created on first use, so that a connection without deadlines holds no timer.
-    timer: Option<Pin<Box<Sleep>>>,
+    timer: Option<T::Timer>,
     timer_at: Option<Instant>,
     /// A protocol or I/O error was already returned once; the stream ends after it.
     failed: bool,
     transport_closed: bool,
-    /// Completes when the server that accepted this connection shuts down.
-    shutdown: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
-    /// Held for the connection's lifetime: the server's graceful shutdown waits until every
-    /// such receiver is dropped.
-    _server_guard: Option<watch::Receiver<bool>>,
+    /// Completes when the server that accepted this connection shuts down; held for the
+    /// connection's lifetime, since graceful shutdown waits for every watch to be dropped.
+    shutdown: Option<ShutdownWatch>,
+    /// The server's shutdown was seen (and the 1001 close started).
+    shutdown_seen: bool,
     /// The round-trip time of the latest answered ping.
     pub(crate) last_rtt: Option<Duration>,
     /// Set when the connection is split: wakes both halves on write readiness.
@@ -57,8 +55,8 @@ pub(crate) enum Half {
     Writer,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
-    pub(crate) fn new(io: S, conn: Connection, origin: tokio::time::Instant) -> Self {
+impl<T: Transport> Driver<T> {
+    pub(crate) fn new(io: T, conn: Connection, origin: std::time::Instant) -> Self {
         Self {
             io,
             conn,
@@ -68,23 +66,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             failed: false,
             transport_closed: false,
             shutdown: None,
-            _server_guard: None,
+            shutdown_seen: false,
             last_rtt: None,
             write_wakers: None,
         }
     }
 
-    /// Ties this connection to a server's shutdown signal: when it turns `true`, the
-    /// connection starts a 1001 close.
-    pub(crate) fn set_shutdown(&mut self, signal: watch::Receiver<bool>) {
-        let mut watcher = signal.clone();
-        self.shutdown = Some(Box::pin(async move {
-            if watcher.wait_for(|down| *down).await.is_err() {
-                // The server was dropped without shutting down: its connections live on.
-                std::future::pending::<()>().await;
-            }
-        }));
-        self._server_guard = Some(signal);
+    /// Ties this connection to a server's shutdown signal: when it fires, the connection
+    /// starts a 1001 close.
+    pub(crate) fn set_shutdown(&mut self, watch: ShutdownWatch) {
+        self.shutdown = Some(watch);
     }
 
     pub(crate) fn enable_split_wakers(&mut self) {
@@ -93,7 +84,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
     /// The engine's view of the current time.
     pub(crate) fn now(&self) -> Instant {
-        Instant::from_duration(tokio::time::Instant::now().saturating_duration_since(self.origin))
+        Instant::from_duration(self.origin.elapsed())
     }
 
     /// The next event: drains decoded events first, then writes what is queued, fires timers
@@ -137,8 +128,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 continue;
             }
             let now = self.now();
-            match tokio_util::io::poll_read_buf(Pin::new(&mut self.io), cx, self.conn.read_buffer())
-            {
+            match self.io.poll_read_buf(cx, self.conn.read_buffer()) {
                 Poll::Ready(Ok(0)) => self.conn.handle_eof(now),
                 Poll::Ready(Ok(_)) => self.conn.handle_read(now),
                 Poll::Ready(Err(error)) => return self.io_failed(error),
@@ -147,7 +137,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         }
     }
 
-    fn io_failed<T>(&mut self, error: io::Error) -> Poll<Option<Result<T, Error>>> {
+    fn io_failed<V>(&mut self, error: io::Error) -> Poll<Option<Result<V, Error>>> {
         if self.failed && self.transport_closed {
             return Poll::Ready(None);
         }
@@ -163,14 +153,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
             return false;
         };
         let deadline = self.origin + at.as_duration();
-        let timer = self
-            .timer
-            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+        let timer = self.timer.get_or_insert_with(|| T::Timer::at(deadline));
         if self.timer_at != Some(at) {
-            timer.as_mut().reset(deadline);
+            timer.reset(deadline);
             self.timer_at = Some(at);
         }
-        if timer.as_mut().poll(cx).is_ready() {
+        if timer.poll_elapsed(cx).is_ready() {
             self.timer_at = None;
             let now = self.now();
             self.conn.handle_timeout(now.max(at));
@@ -181,12 +169,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
 
     /// Starts a 1001 close when the accepting server shuts down; returns whether it did.
     fn poll_server_shutdown(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.shutdown_seen {
+            return false;
+        }
         let Some(shutdown) = self.shutdown.as_mut() else {
             return false;
         };
-        let fired = shutdown.as_mut().poll(cx).is_ready();
+        let fired = shutdown.poll_triggered(cx).is_ready();
         if fired {
-            self.shutdown = None;
+            self.shutdown_seen = true;
             let now = self.now();
             let _ = self.conn.close(CloseCode::GOING_AWAY, SHUTDOWN_REASON, now);
         }
@@ -214,16 +205,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
                 let count = self.conn.transmit_chunks(&mut runs);
                 let slices: [IoSlice<'_>; MAX_IO_SLICES] =
                     std::array::from_fn(|i| IoSlice::new(runs[i]));
-                ready!(Pin::new(&mut self.io).poll_write_vectored(&mut cx, &slices[..count]))?
+                ready!(self.io.poll_write_vectored(&mut cx, &slices[..count]))?
             } else {
-                ready!(Pin::new(&mut self.io).poll_write(&mut cx, self.conn.transmit()))?
+                ready!(
+                    self.io
+                        .poll_write_vectored(&mut cx, &[IoSlice::new(self.conn.transmit())])
+                )?
             };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.conn.advance_transmit(written);
         }
-        Pin::new(&mut self.io).poll_flush(&mut cx)
+        self.io.poll_flush(&mut cx)
     }
 
     /// Waits until the write buffer is below its high-water mark (backpressure for sends).
@@ -278,7 +272,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Driver<S> {
         if self.transport_closed {
             return Poll::Ready(Ok(()));
         }
-        let result = ready!(Pin::new(&mut self.io).poll_shutdown(cx));
+        let result = ready!(self.io.poll_shutdown(cx));
         self.transport_closed = true;
         // A peer that already left makes shutdown fail; the connection is over either way.
         Poll::Ready(match result {

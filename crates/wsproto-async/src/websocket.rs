@@ -1,4 +1,4 @@
-//! [`WebSocket`]: an open connection over any tokio transport, as async methods and as a
+//! [`WebSocket`]: an open connection over any transport, as async methods and as a
 //! `futures` `Stream` + `Sink`.
 
 use std::future::poll_fn;
@@ -9,14 +9,13 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use wsproto_core::{
     CloseCode, CloseFrame, Config, Connection, Event, Limits, Message, MessageKind, Role, State,
 };
 
 use crate::driver::{Driver, Half};
 use crate::error::{Error, Result};
+use crate::runtime::{SocketAddrs, Transport};
 use crate::split::{ReadHalf, WriteHalf, split};
 
 /// What the handshake settled, kept for the application to read.
@@ -57,8 +56,8 @@ impl HandshakeInfo {
     }
 }
 
-/// An open WebSocket over a tokio transport `S` (a `TcpStream`, a TLS stream, an upgraded
-/// hyper connection...).
+/// An open WebSocket over a transport `T` (a TCP stream, a TLS stream, an upgraded hyper
+/// connection... wrapped in its runtime adapter's transport type).
 ///
 /// Receive with [`recv`](Self::recv) (whole messages) or [`next_event`](Self::next_event)
 /// (every event: pings, pongs with round-trip times, the peer's Close, streaming pieces); send
@@ -69,24 +68,24 @@ impl HandshakeInfo {
 /// application receives, so a slow consumer slows its peer down instead of growing buffers;
 /// sends wait while the write buffer is above its high-water mark. All state lives in the
 /// engine: dropping a `recv()` future (for example in `select!`) loses nothing.
-pub struct WebSocket<S> {
-    pub(crate) driver: Driver<S>,
+pub struct WebSocket<T: Transport> {
+    pub(crate) driver: Driver<T>,
     pub(crate) info: HandshakeInfo,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
+impl<T: Transport> WebSocket<T> {
     /// Wraps a transport on which the opening handshake already happened (for example a
     /// hyper/axum `Upgraded` connection): starts the engine directly in `role`.
     ///
     /// `leftover` are bytes read past the handshake that belong to the WebSocket.
     pub fn from_upgraded(
-        io: S,
+        io: T,
         role: Role,
         config: Config,
         limits: Limits,
         leftover: &[u8],
     ) -> Self {
-        let origin = tokio::time::Instant::now();
+        let origin = std::time::Instant::now();
         let conn = match role {
             Role::Server => Connection::server(config, limits, wsproto_core::Instant::ZERO),
             Role::Client => Connection::client(
@@ -100,9 +99,9 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 
     pub(crate) fn from_parts(
-        io: S,
+        io: T,
         mut conn: Connection,
-        origin: tokio::time::Instant,
+        origin: std::time::Instant,
         leftover: &[u8],
         info: HandshakeInfo,
     ) -> Self {
@@ -210,7 +209,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// Splits into a receiving and a sending half that can live in two tasks. Pongs and the
     /// Close echo keep working while only the receiving half is polled.
-    pub fn split(self) -> (ReadHalf<S>, WriteHalf<S>) {
+    pub fn split(self) -> (ReadHalf<T>, WriteHalf<T>) {
         split(self)
     }
 
@@ -264,8 +263,15 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
 
     /// The transport.
     #[must_use]
-    pub fn get_ref(&self) -> &S {
+    pub fn get_ref(&self) -> &T {
         &self.driver.io
+    }
+
+    /// Ties this connection to a server's graceful shutdown: once `watch` fires, the
+    /// connection starts a 1001 close (adapters' servers do this for every accepted
+    /// connection).
+    pub fn attach_shutdown(&mut self, watch: crate::ShutdownWatch) {
+        self.driver.set_shutdown(watch);
     }
 
     /// Frees the engine's buffers while the connection is idle (each idle connection then
@@ -275,7 +281,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> WebSocket<S> {
     }
 }
 
-impl WebSocket<TcpStream> {
+impl<T: Transport + SocketAddrs> WebSocket<T> {
     /// Our end's address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.driver.io.local_addr()
@@ -287,7 +293,7 @@ impl WebSocket<TcpStream> {
     }
 }
 
-impl<S> std::fmt::Debug for WebSocket<S> {
+impl<T: Transport> std::fmt::Debug for WebSocket<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebSocket")
             .field("connection", &self.driver.conn)
@@ -296,8 +302,8 @@ impl<S> std::fmt::Debug for WebSocket<S> {
 }
 
 /// `recv` on a driver, shared by [`WebSocket`] and [`ReadHalf`].
-pub(crate) fn poll_recv_message<S: AsyncRead + AsyncWrite + Unpin>(
-    driver: &mut Driver<S>,
+pub(crate) fn poll_recv_message<T: Transport>(
+    driver: &mut Driver<T>,
     cx: &mut Context<'_>,
 ) -> Poll<Option<Result<Message>>> {
     loop {
@@ -313,7 +319,7 @@ pub(crate) fn poll_recv_message<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
+impl<T: Transport> Stream for WebSocket<T> {
     type Item = Result<Message>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -321,7 +327,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Stream for WebSocket<S> {
     }
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Sink<Message> for WebSocket<S> {
+impl<T: Transport> Sink<Message> for WebSocket<T> {
     type Error = Error;
 
     fn poll_ready(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<()>> {

@@ -1,0 +1,96 @@
+//! What an async runtime must supply: a byte [`Transport`] and a resettable [`Timer`].
+//!
+//! These two small traits are the whole difference between runtimes; everything else
+//! (the drive loop, the WebSocket type, split halves, handshakes) is written once against
+//! them. Each adapter crate implements them for its runtime's types in a few dozen lines.
+
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use wsproto_core::BytesMut;
+
+/// A one-shot timer that can be moved to a new deadline.
+pub trait Timer: Send + Unpin + 'static {
+    /// A timer that fires at `deadline`.
+    fn at(deadline: Instant) -> Self;
+    /// Moves the deadline (firing again is allowed after it fired).
+    fn reset(&mut self, deadline: Instant);
+    /// Ready once the deadline has passed; registers `cx` to be woken then otherwise.
+    fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
+/// A bidirectional byte stream with the operations the drive loop needs.
+pub trait Transport: Unpin + Send + 'static {
+    /// The runtime's timer type.
+    type Timer: Timer;
+
+    /// Reads into the spare capacity of `buf`, appending; `0` means the end of the stream.
+    fn poll_read_buf(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut BytesMut,
+    ) -> Poll<io::Result<usize>>;
+
+    /// Writes from the slices in order; returns how many bytes were written.
+    fn poll_write_vectored(
+        &mut self,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>>;
+
+    /// Whether [`poll_write_vectored`](Self::poll_write_vectored) writes more than the first
+    /// slice at a time (otherwise the loop hands it one slice per call).
+    fn is_write_vectored(&self) -> bool;
+
+    /// Pushes buffered bytes out (a no-op for plain TCP, meaningful for TLS).
+    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+
+    /// Ends our sending direction; the peer then sees the end of the stream.
+    fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
+}
+
+/// Transports that know their socket addresses (TCP streams).
+pub trait SocketAddrs {
+    /// Our end's address.
+    fn local_addr(&self) -> io::Result<SocketAddr>;
+    /// The peer's address.
+    fn peer_addr(&self) -> io::Result<SocketAddr>;
+}
+
+/// Waits for `fut` at most until `deadline`; `None` if the deadline passed first.
+pub(crate) async fn with_deadline<T: Timer, F: Future>(
+    deadline: Instant,
+    fut: F,
+) -> Option<F::Output> {
+    let mut timer = T::at(deadline);
+    let mut fut = std::pin::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(value) = fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(value));
+        }
+        timer.poll_elapsed(cx).map(|()| None)
+    })
+    .await
+}
+
+/// Writes all of `bytes` to `io` (handshake responses and requests).
+pub(crate) async fn write_all<T: Transport>(io: &mut T, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        let n =
+            std::future::poll_fn(|cx| io.poll_write_vectored(cx, &[IoSlice::new(bytes)])).await?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        bytes = bytes.get(n..).unwrap_or_default();
+    }
+    std::future::poll_fn(|cx| io.poll_flush(cx)).await
+}
+
+/// Reads what is available into `buf` (cleared first); `0` means the end of the stream.
+pub(crate) async fn read_some<T: Transport>(io: &mut T, buf: &mut BytesMut) -> io::Result<usize> {
+    buf.clear();
+    buf.reserve(4096);
+    std::future::poll_fn(|cx| io.poll_read_buf(cx, buf)).await
+}
