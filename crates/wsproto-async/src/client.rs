@@ -91,6 +91,23 @@ impl ClientConfig {
         self
     }
 
+    /// The engine behaviour the connection gets.
+    #[must_use]
+    pub fn get_config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The limits the connection and its handshake get.
+    #[must_use]
+    pub fn get_limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Takes the configured mask generator, or a fresh OS-backed one if none was set.
+    pub fn take_mask_rng(&mut self) -> Box<dyn RngCore + Send> {
+        self.rng.take().unwrap_or_else(mask_rng)
+    }
+
     /// How long connecting and the opening handshake may take together.
     #[must_use]
     pub fn get_handshake_timeout(&self) -> Duration {

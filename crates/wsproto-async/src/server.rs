@@ -51,6 +51,16 @@ impl HttpResponse {
     pub fn status(&self) -> u16 {
         self.status
     }
+
+    /// Queues this response on a server handshake in place of the upgrade.
+    pub fn queue_on(&self, machine: &mut ServerHandshake) -> Result<(), HandshakeError> {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        machine.respond(self.status, &headers, &self.body)
+    }
 }
 
 /// The refusal a request check returns.
@@ -156,6 +166,39 @@ impl ServerConfig {
 }
 
 impl ServerConfig {
+    /// The behaviour accepted connections get.
+    #[must_use]
+    pub fn get_config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The limits accepted connections and handshakes get.
+    #[must_use]
+    pub fn get_limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The answer to a valid upgrade request: the request check's refusal, or an [`Accept`]
+    /// with the subprotocol negotiated in the client's order of preference and the server
+    /// name. Every adapter, async or blocking, decides through this one function.
+    pub fn decide(&self, request: &Request) -> Result<Accept, HttpResponse> {
+        if let Some(check) = &self.check {
+            check(request)?;
+        }
+        let supported: Vec<&str> = self.subprotocols.iter().map(String::as_str).collect();
+        let mut accept = Accept::new().negotiate_subprotocol(request, &supported);
+        if let Some(name) = &self.server_name {
+            accept = accept.server_name(name);
+        }
+        Ok(accept)
+    }
+
+    /// The page configured with [`plain_http`](Self::plain_http) for a plain `GET` of `path`.
+    #[must_use]
+    pub fn page_for(&self, path: &str) -> Option<HttpResponse> {
+        self.plain_http.as_ref().and_then(|page| page(path))
+    }
+
     /// See [`ServerConfig::handshake_timeout`].
     #[must_use]
     pub fn get_handshake_timeout(&self) -> Duration {
@@ -210,35 +253,28 @@ async fn handshake<T: Transport>(mut stream: T, config: &ServerConfig) -> Result
             Ok(None) => {}
             Err(error) => {
                 if let HandshakeError::NotWebSocket { path } = &error
-                    && let Some(response) = config.plain_http.as_ref().and_then(|page| page(path))
+                    && let Some(page) = config.page_for(path)
                 {
-                    respond(&mut machine, &response)?;
+                    page.queue_on(&mut machine)?;
                 }
                 finish_refusal(&mut stream, &machine).await;
                 return Err(Error::Handshake(error));
             }
         }
     };
-    if let Some(check) = &config.check
-        && let Err(response) = check(&request)
-    {
-        respond(&mut machine, &response)?;
-        finish_refusal(&mut stream, &machine).await;
-        return Err(Error::Refused(response.status));
-    }
-    let supported: Vec<&str> = config.subprotocols.iter().map(String::as_str).collect();
-    let mut accept = Accept::new().negotiate_subprotocol(&request, &supported);
-    if let Some(name) = &config.server_name {
-        accept = accept.server_name(name);
-    }
-    let info = HandshakeInfo {
-        subprotocol: request
-            .subprotocols()
-            .find(|p| supported.contains(p))
-            .map(str::to_owned),
-        headers: request.headers().to_vec(),
-        path: Some(request.path().to_owned()),
+    let accept = match config.decide(&request) {
+        Ok(accept) => accept,
+        Err(refusal) => {
+            refusal.queue_on(&mut machine)?;
+            finish_refusal(&mut stream, &machine).await;
+            return Err(Error::Refused(refusal.status));
+        }
     };
+    let info = HandshakeInfo::new(
+        accept.selected_subprotocol().map(str::to_owned),
+        request.headers().to_vec(),
+        Some(request.path().to_owned()),
+    );
     let now = wsproto_core::Instant::from_duration(origin.elapsed());
     let conn = machine.accept_into_connection(
         accept,
@@ -251,16 +287,6 @@ async fn handshake<T: Transport>(mut stream: T, config: &ServerConfig) -> Result
     let mut ws = WebSocket::from_parts(stream, conn, origin, &[], info);
     ws.flush().await?;
     Ok(ws)
-}
-
-fn respond(machine: &mut ServerHandshake, response: &HttpResponse) -> Result<()> {
-    let headers: Vec<(&str, &str)> = response
-        .headers
-        .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
-        .collect();
-    machine.respond(response.status, &headers, &response.body)?;
-    Ok(())
 }
 
 /// Writes the queued error response and closes the stream; failures are moot at this point.

@@ -27,6 +27,20 @@ pub struct HandshakeInfo {
 }
 
 impl HandshakeInfo {
+    /// What a handshake settled: the agreed subprotocol, the peer's headers, the path.
+    #[must_use]
+    pub fn new(
+        subprotocol: Option<String>,
+        headers: Vec<(String, Vec<u8>)>,
+        path: Option<String>,
+    ) -> Self {
+        Self {
+            subprotocol,
+            headers,
+            path,
+        }
+    }
+
     /// The subprotocol both sides agreed on, if any.
     #[must_use]
     pub fn subprotocol(&self) -> Option<&str> {

@@ -148,6 +148,12 @@ impl Accept {
         self
     }
 
+    /// The selected subprotocol, if any.
+    #[must_use]
+    pub fn selected_subprotocol(&self) -> Option<&str> {
+        self.subprotocol.as_deref()
+    }
+
     /// Selects the first of the client's offered subprotocols, in the client's order of
     /// preference, that is in `supported` (compared exactly); leaves the selection unchanged
     /// when none is.
