@@ -27,7 +27,7 @@ mod websocket;
 
 pub use client::{ClientConfig, client_over};
 pub use error::{Error, Result};
-pub use runtime::{SocketAddrs, Timer, Transport};
+pub use runtime::{SocketAddrs, Timer, Transport, with_deadline};
 pub use server::{HttpResponse, Reject, ServerConfig, accept_stream};
 pub use shutdown::{ShutdownSignal, ShutdownWatch};
 pub use split::{ReadHalf, WriteHalf};

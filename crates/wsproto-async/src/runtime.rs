@@ -59,11 +59,9 @@ pub trait SocketAddrs {
     fn peer_addr(&self) -> io::Result<SocketAddr>;
 }
 
-/// Waits for `fut` at most until `deadline`; `None` if the deadline passed first.
-pub(crate) async fn with_deadline<T: Timer, F: Future>(
-    deadline: Instant,
-    fut: F,
-) -> Option<F::Output> {
+/// Waits for `fut` at most until `deadline`, on the runtime's timer `T`; `None` if the
+/// deadline passed first.
+pub async fn with_deadline<T: Timer, F: Future>(deadline: Instant, fut: F) -> Option<F::Output> {
     let mut timer = T::at(deadline);
     let mut fut = std::pin::pin!(fut);
     std::future::poll_fn(|cx| {

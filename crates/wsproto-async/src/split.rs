@@ -12,7 +12,7 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 use futures_sink::Sink;
-use wsproto_core::{CloseCode, Event, Message, MessageKind, State};
+use wsproto_core::{CloseCode, CloseFrame, Event, Message, MessageKind, State};
 
 use crate::driver::{Driver, Half};
 use crate::error::{Error, Result};
@@ -68,6 +68,18 @@ impl<T: Transport> ReadHalf<T> {
         lock(&self.shared).conn.state()
     }
 
+    /// The Close the peer sent (its code and reason), once it arrived.
+    #[must_use]
+    pub fn close_received(&self) -> Option<CloseFrame> {
+        lock(&self.shared).conn.close_received().cloned()
+    }
+
+    /// Round-trip time measured by the latest answered ping.
+    #[must_use]
+    pub fn last_rtt(&self) -> Option<std::time::Duration> {
+        lock(&self.shared).last_rtt
+    }
+
     /// Whether `other` is the sending half split from the same connection.
     #[must_use]
     pub fn is_pair_of(&self, other: &WriteHalf<T>) -> bool {
@@ -86,6 +98,16 @@ impl<T: Transport> WriteHalf<T> {
     pub async fn feed(&mut self, message: Message) -> Result<()> {
         poll_fn(|cx| lock(&self.shared).poll_send_ready(cx, Half::Writer)).await?;
         lock(&self.shared).conn.send(message).map_err(Error::Send)
+    }
+
+    /// Sends a text message.
+    pub async fn send_text(&mut self, text: &str) -> Result<()> {
+        self.send(Message::text(text)).await
+    }
+
+    /// Sends a binary message.
+    pub async fn send_binary(&mut self, data: &[u8]) -> Result<()> {
+        self.send(Message::binary(data.to_vec())).await
     }
 
     /// Sends one piece of a message fragmented by the caller.
@@ -110,8 +132,8 @@ impl<T: Transport> WriteHalf<T> {
         poll_fn(|cx| lock(&self.shared).poll_flush(cx, Half::Writer)).await
     }
 
-    /// Sends a Close after everything queued; the receiving half sees the peer's answer and
-    /// then ends.
+    /// Sends a Close after everything queued, without waiting for the answer (unlike
+    /// `WebSocket::close`): the receiving half completes the closing handshake and then ends.
     pub async fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
         {
             let mut driver = lock(&self.shared);

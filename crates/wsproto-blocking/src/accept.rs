@@ -1,0 +1,156 @@
+//! [`accept_stream`]: the server side of the opening handshake on a blocking stream, within
+//! the configured handshake timeout.
+//!
+//! The core's [`ServerHandshake`] parses and validates; [`ServerConfig::decide`] chooses
+//! between the upgrade and a refusal, exactly as in the async adapters. The machine's
+//! deadline is mapped onto the stream's read timeout, so a silent or trickling client is
+//! dropped when it passes, however its bytes are spread out.
+
+use std::time::Instant as StdInstant;
+
+use wsproto_async::{Error, HandshakeInfo, Result, ServerConfig};
+use wsproto_core::Instant;
+use wsproto_core::handshake::{HandshakeError, ServerHandshake};
+
+use crate::client::write_all;
+use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, is_retry};
+use crate::websocket::WebSocket;
+
+/// Bytes read per call while waiting for the request head.
+const READ_CHUNK: usize = 4096;
+
+/// Runs the server side of the opening handshake on a stream you accepted yourself, within
+/// the configured handshake timeout, and writes the `101` response.
+///
+/// On a refused or invalid request the HTTP response is written, the sending side shut down
+/// and the error returned: [`Error::Handshake`] (e.g. [`HandshakeError::Timeout`], or
+/// [`HandshakeError::NotWebSocket`] after serving a [`ServerConfig::plain_http`] page) or
+/// [`Error::Refused`] with the status the request check chose.
+pub fn accept_stream<S: BlockingTransport>(
+    mut stream: S,
+    config: &ServerConfig,
+) -> Result<WebSocket<S>> {
+    let origin = StdInstant::now();
+    let now = || Instant::from_duration(origin.elapsed());
+    let mut machine = ServerHandshake::new(
+        config.get_limits(),
+        Instant::ZERO,
+        Some(config.get_handshake_timeout()),
+    );
+    let mut buf = vec![0; READ_CHUNK];
+    let request = loop {
+        let at = now();
+        machine.handle_timeout(at)?;
+        let wait = machine
+            .poll_timeout()
+            .map(|deadline| (deadline - at).max(MIN_READ_TIMEOUT));
+        stream.set_read_timeout(wait).map_err(Error::Io)?;
+        let n = match stream.read(&mut buf) {
+            Ok(0) => {
+                return Err(Error::Handshake(HandshakeError::Malformed(
+                    "connection closed during the handshake",
+                )));
+            }
+            Ok(n) => n,
+            Err(error) if is_retry(&error) => continue,
+            Err(error) => return Err(Error::Io(error)),
+        };
+        match machine.handle_input(&buf[..n]) {
+            Ok(Some(request)) => break request,
+            Ok(None) => {}
+            Err(error) => {
+                if let HandshakeError::NotWebSocket { path } = &error
+                    && let Some(page) = config.page_for(path)
+                {
+                    page.queue_on(&mut machine)?;
+                }
+                finish_refusal(&mut stream, &machine);
+                return Err(Error::Handshake(error));
+            }
+        }
+    };
+    let accept = match config.decide(&request) {
+        Ok(accept) => accept,
+        Err(refusal) => {
+            refusal.queue_on(&mut machine)?;
+            finish_refusal(&mut stream, &machine);
+            return Err(Error::Refused(refusal.status()));
+        }
+    };
+    let info = HandshakeInfo::new(
+        accept.selected_subprotocol().map(str::to_owned),
+        request.headers().to_vec(),
+        Some(request.path().to_owned()),
+    );
+    let conn = machine.accept_into_connection(
+        accept,
+        config.get_config().clone(),
+        config.get_limits().clone(),
+        now(),
+    )?;
+    // The 101 is queued in the connection ahead of any frame; write it now so the client can
+    // start even if the application only sends later.
+    let mut ws = WebSocket::from_parts(stream, conn, origin, info);
+    ws.flush()?;
+    Ok(ws)
+}
+
+/// Writes the queued error response and ends our sending side; failures are moot here.
+fn finish_refusal<S: BlockingTransport>(stream: &mut S, machine: &ServerHandshake) {
+    if write_all(stream, machine.transmit()).is_ok() {
+        let _ = stream.shutdown_write();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::time::Duration;
+
+    use wsproto_async::HttpResponse;
+
+    use super::*;
+
+    /// Accepts one connection with `config` on a thread and returns what the client read
+    /// after writing `request`, and the server's result.
+    fn exchange(config: ServerConfig, request: &[u8]) -> (String, Result<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            accept_stream(stream, &config).map(drop)
+        });
+        let mut client = TcpStream::connect(addr).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        client.write_all(request).unwrap();
+        let mut response = String::new();
+        let _ = client.read_to_string(&mut response);
+        (response, server.join().unwrap())
+    }
+
+    #[test]
+    fn a_plain_get_is_served_the_configured_page() {
+        let config = ServerConfig::default()
+            .plain_http(|path| (path == "/").then(|| HttpResponse::new(200).body("<h1>hi</h1>")));
+        let (page, result) = exchange(config, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+        assert!(page.ends_with("<h1>hi</h1>"), "{page}");
+        assert!(matches!(
+            result,
+            Err(Error::Handshake(HandshakeError::NotWebSocket { .. }))
+        ));
+    }
+
+    #[test]
+    fn an_invalid_request_gets_its_error_status() {
+        let (response, result) = exchange(
+            ServerConfig::default(),
+            b"POST / HTTP/1.1\r\nHost: x\r\n\r\n",
+        );
+        assert!(response.starts_with("HTTP/1.1 405 "), "{response}");
+        assert!(matches!(result, Err(Error::Handshake(_))));
+    }
+}

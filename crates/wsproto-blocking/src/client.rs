@@ -1,0 +1,190 @@
+//! Opening a client connection: [`connect`] and [`connect_with`] over TCP; [`client_over`]
+//! runs the handshake on a stream you connected yourself (TLS, a proxy tunnel).
+//!
+//! One deadline covers the whole opening (TCP connect to each resolved address, writing the
+//! request, reading the response): it is handed to the core's handshake machine as its
+//! timeout and mapped onto the socket's read timeout. Only DNS resolution is outside it, as
+//! `std` offers no bounded lookup.
+
+use std::io::{self, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::time::Instant as StdInstant;
+
+use wsproto_async::{ClientConfig, Error, HandshakeInfo, Result};
+use wsproto_core::Instant;
+use wsproto_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+
+use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, is_retry};
+use crate::websocket::WebSocket;
+
+/// Bytes read per call while waiting for the handshake response.
+const READ_CHUNK: usize = 4096;
+
+/// Connects to a `ws://` URL with default options.
+///
+/// ```no_run
+/// # fn run() -> wsproto_blocking::Result<()> {
+/// let mut ws = wsproto_blocking::connect("ws://127.0.0.1:9001/")?;
+/// ws.send_text("hello")?;
+/// for message in &mut ws {
+///     println!("{:?}", message?);
+/// }
+/// # Ok(()) }
+/// ```
+pub fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
+    connect_with(url, ClientConfig::default())
+}
+
+/// Connects to a `ws://` URL with `options`; the handshake timeout covers the TCP connect and
+/// the handshake together.
+///
+/// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP,
+/// [`Error::Handshake`] for a refusal (with [`Error::http_status`]), a malformed answer or a
+/// timeout ([`HandshakeError::Timeout`]), and [`Error::TlsUnsupported`] for `wss://` (connect
+/// a TLS stream yourself and use [`client_over`]).
+pub fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket<TcpStream>> {
+    let request = options.request(url)?;
+    if request.is_secure() {
+        return Err(Error::TlsUnsupported);
+    }
+    let deadline = StdInstant::now() + options.get_handshake_timeout();
+    let stream = connect_tcp(request.host(), request.port(), deadline)?;
+    // Small messages should not wait for Nagle's algorithm: the engine batches writes itself.
+    stream.set_nodelay(true).map_err(Error::Connect)?;
+    handshake(stream, request, options, deadline)
+}
+
+/// Runs the client handshake for `url` over a stream you connected yourself, within the
+/// handshake timeout. The URL's scheme only decides the default port in `Host`.
+pub fn client_over<S: BlockingTransport>(
+    stream: S,
+    url: &str,
+    options: ClientConfig,
+) -> Result<WebSocket<S>> {
+    let request = options.request(url)?;
+    let deadline = StdInstant::now() + options.get_handshake_timeout();
+    handshake(stream, request, options, deadline)
+}
+
+/// Tries each address `host` resolves to until one accepts, within `deadline`.
+fn connect_tcp(host: &str, port: u16, deadline: StdInstant) -> Result<TcpStream> {
+    let addrs = (host, port).to_socket_addrs().map_err(Error::Connect)?;
+    let mut last_error = None;
+    for addr in addrs {
+        let left = deadline.saturating_duration_since(StdInstant::now());
+        if left.is_zero() {
+            break;
+        }
+        match TcpStream::connect_timeout(&addr, left) {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    if StdInstant::now() >= deadline {
+        return Err(Error::Handshake(HandshakeError::Timeout));
+    }
+    Err(Error::Connect(last_error.unwrap_or_else(|| {
+        io::Error::new(io::ErrorKind::NotFound, "the host resolved to no address")
+    })))
+}
+
+/// Writes the request and reads the response until the core's handshake machine accepts it,
+/// fails it, or its deadline passes.
+fn handshake<S: BlockingTransport>(
+    mut stream: S,
+    request: ClientRequest,
+    mut options: ClientConfig,
+    deadline: StdInstant,
+) -> Result<WebSocket<S>> {
+    let origin = StdInstant::now();
+    let now = || Instant::from_duration(origin.elapsed());
+    let path = request.resource().to_owned();
+    // The nonce comes from the operating system, not from the (replaceable) mask generator.
+    let mut nonce_rng = ClientConfig::default().take_mask_rng();
+    let mut machine = ClientHandshake::new(
+        request,
+        options.get_limits(),
+        &mut *nonce_rng,
+        Instant::ZERO,
+        Some(deadline.saturating_duration_since(origin)),
+    )?;
+    write_all(&mut stream, machine.transmit())?;
+    machine.advance_transmit(machine.transmit().len());
+    let mut buf = vec![0; READ_CHUNK];
+    let accepted = loop {
+        let at = now();
+        machine.handle_timeout(at)?;
+        let wait = machine
+            .poll_timeout()
+            .map(|deadline| (deadline - at).max(MIN_READ_TIMEOUT));
+        stream.set_read_timeout(wait).map_err(Error::Io)?;
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                return Err(Error::Handshake(HandshakeError::Malformed(
+                    "connection closed before the handshake response was complete",
+                )));
+            }
+            Ok(n) => {
+                if let Some(accepted) = machine.handle_input(&buf[..n])? {
+                    break accepted;
+                }
+            }
+            Err(error) if is_retry(&error) => {}
+            Err(error) => return Err(Error::Io(error)),
+        }
+    };
+    let info = HandshakeInfo::new(
+        accepted.subprotocol().map(str::to_owned),
+        accepted.headers().to_vec(),
+        Some(path),
+    );
+    let config = options.get_config().clone();
+    let limits = options.get_limits().clone();
+    let conn = accepted.into_connection(config, limits, options.take_mask_rng(), now());
+    Ok(WebSocket::from_parts(stream, conn, origin, info))
+}
+
+/// Writes all of `bytes` (a handshake request or response) and flushes.
+pub(crate) fn write_all(stream: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    stream.write_all(bytes).map_err(Error::Io)?;
+    stream.flush().map_err(Error::Io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    #[test]
+    fn connect_failures_are_told_apart_by_stage() {
+        let closed_port = {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let refused = connect(&format!("ws://127.0.0.1:{closed_port}/")).unwrap_err();
+        assert!(matches!(refused, Error::Connect(_)), "{refused}");
+        assert!(matches!(
+            connect("wss://127.0.0.1:1/").unwrap_err(),
+            Error::TlsUnsupported
+        ));
+        assert!(matches!(
+            connect("http://x/").unwrap_err(),
+            Error::Handshake(HandshakeError::InvalidUrl(_))
+        ));
+    }
+
+    #[test]
+    fn a_server_that_never_answers_times_the_handshake_out() {
+        // The kernel completes the TCP handshake from the backlog; nobody ever answers.
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("ws://{}/", listener.local_addr().unwrap());
+        let options = ClientConfig::default().handshake_timeout(Duration::from_millis(200));
+        let started = StdInstant::now();
+        let error = connect_with(&url, options).unwrap_err();
+        assert!(error.is_timeout(), "{error}");
+        let took = started.elapsed();
+        assert!(took >= Duration::from_millis(190), "{took:?}");
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+}

@@ -1,0 +1,58 @@
+//! # wsproto-blocking
+//!
+//! WebSocket clients and servers over blocking `std::net` sockets (or any blocking stream,
+//! such as a TLS wrapper), with no async runtime. All protocol logic (handshake, framing,
+//! UTF-8, close codes, limits, timers) lives in [`wsproto_core`]; this crate only moves bytes
+//! and maps the engine's deadlines onto socket read timeouts. Its vocabulary —
+//! [`ClientConfig`], [`ServerConfig`], [`HttpResponse`], [`Error`], [`HandshakeInfo`] — is
+//! shared with the async adapters through [`wsproto_async`].
+//!
+//! - Client: [`connect`] / [`connect_with`] over TCP, or [`client_over`] any
+//!   [`BlockingTransport`] (TLS, proxies).
+//! - Server: [`Server::bind`] then [`Server::accept`] (handshakes run on their own threads,
+//!   bounded by the handshake timeout), or [`accept_stream`] on a stream you accepted
+//!   yourself, or [`WebSocket::from_upgraded`] after your HTTP server did the upgrade.
+//! - The connection: [`WebSocket`], with blocking methods and an [`Iterator`] of messages.
+//!
+//! A blocking connection does its housekeeping (answering pings, echoing a Close, keepalive
+//! pings, the close timeout) while the application is inside a receiving call
+//! ([`WebSocket::recv`], [`WebSocket::next_event`], [`WebSocket::close`]).
+//!
+//! ```no_run
+//! use wsproto_blocking::Server;
+//!
+//! # fn run() -> wsproto_blocking::Result<()> {
+//! let server = Server::bind("127.0.0.1:0")?;
+//! println!("listening on {}", server.url());
+//! while let Ok(mut ws) = server.accept() {
+//!     std::thread::spawn(move || {
+//!         while let Some(Ok(message)) = ws.recv() {
+//!             if ws.send(message).is_err() {
+//!                 break;
+//!             }
+//!         }
+//!     });
+//! }
+//! # Ok(()) }
+//! ```
+
+mod accept;
+mod client;
+mod drive;
+mod server;
+mod transport;
+mod websocket;
+
+pub use accept::accept_stream;
+pub use client::{client_over, connect, connect_with};
+pub use server::Server;
+pub use transport::BlockingTransport;
+pub use websocket::WebSocket;
+pub use wsproto_async::{
+    ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
+};
+pub use wsproto_core::handshake::{HandshakeError, Request};
+pub use wsproto_core::{
+    Bytes, CloseCode, CloseFrame, Config, Delivery, Event, Limits, Message, MessageKind,
+    ProtocolError, Role, SendError, State, Utf8Bytes,
+};

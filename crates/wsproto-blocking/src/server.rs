@@ -1,0 +1,363 @@
+//! [`Server`]: listen on TCP and hand out WebSocket connections whose handshake succeeded.
+//!
+//! A background acceptor thread takes TCP connections and runs each opening handshake on its
+//! own thread ([`accept_stream`]), with the handshake timeout as the socket's read deadline,
+//! so one silent or trickling client never delays the others. Finished connections are
+//! handed to [`Server::accept`] over a rendezvous channel.
+//!
+//! Invariants: at most [`ServerConfig::get_max_pending_handshakes`] connections are held
+//! between the TCP accept and [`Server::accept`] (in their handshake or waiting to be taken);
+//! beyond that, new TCP connections wait in the kernel's backlog. Shutting down (or dropping)
+//! the server stops the acceptor without hanging and cuts off every handshake in progress.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use wsproto_async::{Error, Result, ServerConfig};
+
+use crate::accept::accept_stream;
+use crate::websocket::WebSocket;
+
+/// What the acceptor hands to [`Server::accept`].
+type Ready = Result<WebSocket<TcpStream>>;
+
+/// How long the acceptor pauses after a listener error (e.g. out of file descriptors).
+const ERROR_BACKOFF: Duration = Duration::from_millis(10);
+/// How long shutdown tries to connect to its own listener to wake the acceptor.
+const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A WebSocket server on a TCP listener.
+///
+/// ```no_run
+/// # fn run() -> wsproto_blocking::Result<()> {
+/// use wsproto_blocking::{Server, ServerConfig};
+/// let config = ServerConfig::default().subprotocol("chat").server_name("demo");
+/// let server = Server::bind_with("127.0.0.1:0", config)?;
+/// println!("listening on {}", server.url());
+/// while let Ok(mut ws) = server.accept() {
+///     std::thread::spawn(move || {
+///         while let Some(Ok(message)) = ws.recv() {
+///             // feed() batches replies; they leave when recv() would wait.
+///             if ws.feed(message).is_err() {
+///                 break;
+///             }
+///         }
+///     });
+/// }
+/// # Ok(()) }
+/// ```
+pub struct Server {
+    local_addr: SocketAddr,
+    ready: Receiver<Ready>,
+    shared: Arc<Shared>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+/// State shared by the server, its acceptor and the handshake threads.
+#[derive(Default)]
+struct Shared {
+    stopped: AtomicBool,
+    failed: AtomicU64,
+    pending: Mutex<Pending>,
+    slot_freed: Condvar,
+}
+
+/// Connections between the TCP accept and [`Server::accept`].
+#[derive(Default)]
+struct Pending {
+    count: usize,
+    next_id: u64,
+    /// Clones of the sockets still in their handshake, to cut them off at shutdown.
+    streams: HashMap<u64, TcpStream>,
+}
+
+impl Server {
+    /// Listens on `addr` with the default configuration (port 0 picks a free port).
+    pub fn bind(addr: impl ToSocketAddrs) -> Result<Self> {
+        Self::bind_with(addr, ServerConfig::default())
+    }
+
+    /// Listens on `addr` with `config`.
+    pub fn bind_with(addr: impl ToSocketAddrs, config: ServerConfig) -> Result<Self> {
+        let listener = TcpListener::bind(addr).map_err(Error::Io)?;
+        Self::from_listener(listener, config)
+    }
+
+    /// Serves on a listener you bound yourself.
+    pub fn from_listener(listener: TcpListener, config: ServerConfig) -> Result<Self> {
+        let local_addr = listener.local_addr().map_err(Error::Io)?;
+        let shared = Arc::new(Shared::default());
+        let (sender, ready) = sync_channel(0);
+        let acceptor = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("wsproto-acceptor".into())
+                .spawn(move || run_acceptor(&listener, &Arc::new(config), &shared, &sender))
+                .map_err(Error::Io)?
+        };
+        Ok(Self {
+            local_addr,
+            ready,
+            shared,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// The address the server listens on (with the real port when 0 was asked).
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The `ws://host:port/` URL clients connect to.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.local_addr)
+    }
+
+    /// Handshakes that failed or were refused so far (bad requests, timeouts, refusals,
+    /// plain HTTP requests).
+    #[must_use]
+    pub fn failed_handshakes(&self) -> u64 {
+        self.shared.failed.load(Ordering::SeqCst)
+    }
+
+    /// The next connection whose handshake succeeded, blocking until there is one. Failed
+    /// handshakes are counted ([`failed_handshakes`](Self::failed_handshakes)) and skipped;
+    /// only a failure of the listener itself is returned.
+    pub fn accept(&self) -> Result<WebSocket<TcpStream>> {
+        self.ready.recv().unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Like [`accept`](Self::accept), waiting at most `timeout`; `Ok(None)` if no handshake
+    /// completed in that time.
+    pub fn accept_timeout(&self, timeout: Duration) -> Result<Option<WebSocket<TcpStream>>> {
+        match self.ready.recv_timeout(timeout) {
+            Ok(ready) => ready.map(Some),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(stopped()),
+        }
+    }
+
+    /// Stops listening: the acceptor thread ends (this never waits on a client), handshakes
+    /// in progress are cut off, and connections that finished their handshake but were not
+    /// taken by [`accept`](Self::accept) are dropped. Connections already accepted are
+    /// unaffected. Dropping the server does the same.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let Some(acceptor) = self.acceptor.take() else {
+            return;
+        };
+        // Disconnect the channel first: whoever is blocked handing over gives up.
+        let (_, closed) = sync_channel(0);
+        drop(std::mem::replace(&mut self.ready, closed));
+        self.shared.stop();
+        // The acceptor may be blocked in `accept`: one connection to ourselves wakes it.
+        let woken = TcpStream::connect_timeout(&wake_addr(self.local_addr), WAKE_TIMEOUT).is_ok();
+        if woken || acceptor.is_finished() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("pending", &self.shared.lock().count)
+            .field("failed_handshakes", &self.failed_handshakes())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Pending> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn is_stopped(&self) -> bool {
+        self.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Waits until a pending slot is free; `false` once the server stops.
+    fn wait_for_slot(&self, max: usize) -> bool {
+        let mut pending = self.lock();
+        while pending.count >= max && !self.is_stopped() {
+            pending = self
+                .slot_freed
+                .wait(pending)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        !self.is_stopped()
+    }
+
+    /// Takes a slot for a new connection and remembers its socket; returns its id.
+    fn register(&self, stream: &TcpStream) -> u64 {
+        let mut pending = self.lock();
+        pending.count += 1;
+        let id = pending.next_id;
+        pending.next_id += 1;
+        if let Ok(clone) = stream.try_clone() {
+            pending.streams.insert(id, clone);
+        }
+        id
+    }
+
+    /// The connection left its handshake: shutdown must no longer touch its socket.
+    fn forget(&self, id: u64) {
+        self.lock().streams.remove(&id);
+    }
+
+    /// The connection was handed over or dropped: its slot is free.
+    fn release(&self) {
+        self.lock().count -= 1;
+        self.slot_freed.notify_all();
+    }
+
+    /// Stops the acceptor and cuts off every handshake in progress.
+    fn stop(&self) {
+        let mut pending = self.lock();
+        self.stopped.store(true, Ordering::SeqCst);
+        for stream in pending.streams.values() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        pending.streams.clear();
+        drop(pending);
+        self.slot_freed.notify_all();
+    }
+}
+
+/// The acceptor thread: takes TCP connections while slots are free and starts a handshake
+/// thread for each.
+fn run_acceptor(
+    listener: &TcpListener,
+    config: &Arc<ServerConfig>,
+    shared: &Arc<Shared>,
+    ready: &SyncSender<Ready>,
+) {
+    let max = config.get_max_pending_handshakes();
+    while shared.wait_for_slot(max) {
+        let stream = match listener.accept() {
+            Ok((stream, _)) => stream,
+            Err(error) if is_transient(&error) => continue,
+            Err(error) => {
+                if shared.is_stopped() || ready.send(Err(Error::Io(error))).is_err() {
+                    return;
+                }
+                thread::sleep(ERROR_BACKOFF);
+                continue;
+            }
+        };
+        if shared.is_stopped() {
+            return;
+        }
+        let id = shared.register(&stream);
+        let (config, task_shared, ready) = (Arc::clone(config), Arc::clone(shared), ready.clone());
+        let spawned = thread::Builder::new()
+            .name("wsproto-handshake".into())
+            .spawn(move || {
+                // Small messages should not wait for Nagle's algorithm.
+                let _ = stream.set_nodelay(true);
+                let result = accept_stream(stream, &config);
+                task_shared.forget(id);
+                match result {
+                    // If the server is gone, the connection is dropped here.
+                    Ok(ws) => drop(ready.send(Ok(ws))),
+                    Err(_) => drop(task_shared.failed.fetch_add(1, Ordering::SeqCst)),
+                }
+                task_shared.release();
+            });
+        if spawned.is_err() {
+            shared.forget(id);
+            shared.failed.fetch_add(1, Ordering::SeqCst);
+            shared.release();
+        }
+    }
+}
+
+/// Accept errors that concern one connection only, not the listener.
+fn is_transient(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::Interrupted
+            | io::ErrorKind::WouldBlock
+    )
+}
+
+/// The error `accept` returns once the acceptor is gone.
+fn stopped() -> Error {
+    Error::Io(io::Error::new(
+        io::ErrorKind::NotConnected,
+        "the server stopped accepting connections",
+    ))
+}
+
+/// Where to connect to reach our own listener (loopback for an unspecified address).
+fn wake_addr(local: SocketAddr) -> SocketAddr {
+    let mut addr = local;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match local {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    addr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::time::Instant;
+
+    #[test]
+    fn the_wake_address_of_a_wildcard_listener_is_loopback() {
+        let v4: SocketAddr = "0.0.0.0:9001".parse().unwrap();
+        assert_eq!(wake_addr(v4), "127.0.0.1:9001".parse().unwrap());
+        let v6: SocketAddr = "[::]:9001".parse().unwrap();
+        assert_eq!(wake_addr(v6), "[::1]:9001".parse().unwrap());
+        let bound: SocketAddr = "10.0.0.1:80".parse().unwrap();
+        assert_eq!(wake_addr(bound), bound);
+    }
+
+    #[test]
+    fn shutdown_is_prompt_and_cuts_off_pending_handshakes() {
+        let server = Server::bind("0.0.0.0:0").unwrap();
+        let port = server.local_addr().port();
+        let mut silent = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        silent
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        // Let the acceptor take it into a handshake (the default timeout is 10 s).
+        let started = Instant::now();
+        while server.shared.lock().streams.is_empty() {
+            assert!(started.elapsed() < Duration::from_secs(5));
+            thread::sleep(Duration::from_millis(5));
+        }
+        let started = Instant::now();
+        server.shutdown();
+        assert_eq!(silent.read(&mut [0; 8]).unwrap_or(0), 0, "cut off");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "not listening"
+        );
+    }
+}

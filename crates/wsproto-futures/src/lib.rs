@@ -1,0 +1,43 @@
+//! # wsproto-futures
+//!
+//! WebSocket clients and servers over `futures-io` streams, shared by the smol and async-std
+//! adapters (and usable directly with any futures-io transport). It makes futures-io streams
+//! a [`wsproto_async`] transport ([`FuturesIo`]), async-io's timer the timer, and provides a
+//! [`Server`] generic over the runtime's TCP listener and a [`connect_with`] generic over how
+//! the runtime opens TCP. All protocol logic lives in [`wsproto_core`].
+
+mod client;
+mod io;
+mod server;
+
+pub use client::{WebSocket, client_over, connect_with};
+pub use io::{AsyncIoTimer, FuturesIo, PeerAddrs};
+pub use server::{Listener, Server, accept_stream};
+pub use wsproto_async::{
+    ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
+};
+pub use wsproto_core::handshake::Request;
+pub use wsproto_core::{
+    Bytes, CloseCode, CloseFrame, Config, Delivery, Event, Limits, Message, MessageKind,
+    ProtocolError, Role, SendError, State, Utf8Bytes,
+};
+
+/// The receiving half of a split [`WebSocket`].
+pub type ReadHalf<S> = wsproto_async::ReadHalf<FuturesIo<S>>;
+/// The sending half of a split [`WebSocket`].
+pub type WriteHalf<S> = wsproto_async::WriteHalf<FuturesIo<S>>;
+
+/// Wraps a stream on which the opening handshake already happened and starts the engine in
+/// `role`; `leftover` are bytes read past the handshake that belong to the WebSocket.
+pub fn from_upgraded<S>(
+    stream: S,
+    role: Role,
+    config: Config,
+    limits: Limits,
+    leftover: &[u8],
+) -> WebSocket<S>
+where
+    S: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
+{
+    wsproto_async::WebSocket::from_upgraded(FuturesIo::new(stream), role, config, limits, leftover)
+}

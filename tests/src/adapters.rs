@@ -1,0 +1,283 @@
+//! One [`Client`] implementation and one echo server per adapter.
+
+use std::sync::mpsc;
+use std::thread;
+
+use wsproto_core::{CloseCode, CloseFrame, Event, Message, MessageKind};
+
+use crate::{CLOSE_ME, Client, SERVER_CLOSE_CODE, big_limits};
+
+/// Which adapter runs the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerKind {
+    /// `wsproto-tokio`.
+    Tokio,
+    /// `wsproto-smol`.
+    Smol,
+    /// `wsproto-async-std`.
+    AsyncStd,
+    /// `wsproto-blocking`.
+    Blocking,
+}
+
+/// Which adapter runs the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClientKind {
+    /// `wsproto-tokio`.
+    Tokio,
+    /// `wsproto-smol`.
+    Smol,
+    /// `wsproto-async-std`.
+    AsyncStd,
+    /// `wsproto-blocking`.
+    Blocking,
+}
+
+impl ServerKind {
+    /// Every server adapter.
+    pub const ALL: [Self; 4] = [Self::Tokio, Self::Smol, Self::AsyncStd, Self::Blocking];
+
+    /// Starts an echo server in a background thread; returns its `ws://` URL.
+    #[must_use]
+    pub fn start_echo(self) -> String {
+        let (tx, rx) = mpsc::channel();
+        thread::spawn(move || match self {
+            Self::Tokio => tokio_echo(&tx),
+            Self::Smol => smol::block_on(smol_echo(&tx)),
+            Self::AsyncStd => async_std::task::block_on(async_std_echo(&tx)),
+            Self::Blocking => blocking_echo(&tx),
+        });
+        rx.recv().expect("server started")
+    }
+}
+
+impl ClientKind {
+    /// Every client adapter.
+    pub const ALL: [Self; 4] = [Self::Tokio, Self::Smol, Self::AsyncStd, Self::Blocking];
+
+    /// Connects to `url` with limits large enough for 16 MiB messages.
+    pub fn connect(self, url: &str) -> Result<Box<dyn Client>, String> {
+        Ok(match self {
+            Self::Tokio => {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                let options = wsproto_tokio::ClientConfig::default().limits(big_limits());
+                let ws = rt
+                    .block_on(wsproto_tokio::connect_with(url, options))
+                    .map_err(|e| e.to_string())?;
+                Box::new(TokioClient { rt, ws })
+            }
+            Self::Smol => {
+                let options = wsproto_smol::ClientConfig::default().limits(big_limits());
+                let ws = smol::block_on(wsproto_smol::connect_with(url, options))
+                    .map_err(|e| e.to_string())?;
+                Box::new(SmolClient { ws })
+            }
+            Self::AsyncStd => {
+                let options = wsproto_async_std::ClientConfig::default().limits(big_limits());
+                let ws = async_std::task::block_on(wsproto_async_std::connect_with(url, options))
+                    .map_err(|e| e.to_string())?;
+                Box::new(AsyncStdClient { ws })
+            }
+            Self::Blocking => {
+                let options = wsproto_blocking::ClientConfig::default().limits(big_limits());
+                let ws = wsproto_blocking::connect_with(url, options).map_err(|e| e.to_string())?;
+                Box::new(BlockingClient { ws })
+            }
+        })
+    }
+}
+
+/// Whether `message` asks the echo server to close.
+fn is_close_request(message: &Message) -> bool {
+    matches!(message, Message::Text(text) if text.as_str() == CLOSE_ME)
+}
+
+fn server_close_code() -> CloseCode {
+    CloseCode::new(SERVER_CLOSE_CODE).unwrap_or(CloseCode::NORMAL)
+}
+
+/// The async adapters share one `WebSocket` type, so one client implementation per executor
+/// differs only in how it blocks on a future.
+macro_rules! async_client {
+    ($name:ident, $ws:ty, $block_on:expr) => {
+        struct $name {
+            ws: $ws,
+        }
+
+        impl Client for $name {
+            fn send(&mut self, message: Message) -> Result<(), String> {
+                $block_on(self.ws.send(message)).map_err(|e| e.to_string())
+            }
+            fn send_fragment(
+                &mut self,
+                kind: MessageKind,
+                data: &[u8],
+                fin: bool,
+            ) -> Result<(), String> {
+                $block_on(self.ws.send_fragment(kind, data, fin)).map_err(|e| e.to_string())
+            }
+            fn ping(&mut self, payload: &[u8]) -> Result<(), String> {
+                $block_on(self.ws.ping(payload)).map_err(|e| e.to_string())
+            }
+            fn next_event(&mut self) -> Option<Result<Event, String>> {
+                $block_on(self.ws.next_event()).map(|r| r.map_err(|e| e.to_string()))
+            }
+            fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), String> {
+                $block_on(self.ws.close(code, reason)).map_err(|e| e.to_string())
+            }
+            fn close_received(&self) -> Option<CloseFrame> {
+                self.ws.close_received().cloned()
+            }
+        }
+    };
+}
+
+async_client!(SmolClient, wsproto_smol::WebSocket, smol::block_on);
+async_client!(
+    AsyncStdClient,
+    wsproto_async_std::WebSocket,
+    async_std::task::block_on
+);
+
+struct TokioClient {
+    rt: tokio::runtime::Runtime,
+    ws: wsproto_tokio::WebSocket<tokio::net::TcpStream>,
+}
+
+impl Client for TokioClient {
+    fn send(&mut self, message: Message) -> Result<(), String> {
+        self.rt
+            .block_on(self.ws.send(message))
+            .map_err(|e| e.to_string())
+    }
+    fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), String> {
+        self.rt
+            .block_on(self.ws.send_fragment(kind, data, fin))
+            .map_err(|e| e.to_string())
+    }
+    fn ping(&mut self, payload: &[u8]) -> Result<(), String> {
+        self.rt
+            .block_on(self.ws.ping(payload))
+            .map_err(|e| e.to_string())
+    }
+    fn next_event(&mut self) -> Option<Result<Event, String>> {
+        self.rt
+            .block_on(self.ws.next_event())
+            .map(|r| r.map_err(|e| e.to_string()))
+    }
+    fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), String> {
+        self.rt
+            .block_on(self.ws.close(code, reason))
+            .map_err(|e| e.to_string())
+    }
+    fn close_received(&self) -> Option<CloseFrame> {
+        self.ws.close_received().cloned()
+    }
+}
+
+struct BlockingClient {
+    ws: wsproto_blocking::WebSocket<std::net::TcpStream>,
+}
+
+impl Client for BlockingClient {
+    fn send(&mut self, message: Message) -> Result<(), String> {
+        self.ws.send(message).map_err(|e| e.to_string())
+    }
+    fn send_fragment(&mut self, kind: MessageKind, data: &[u8], fin: bool) -> Result<(), String> {
+        self.ws
+            .send_fragment(kind, data, fin)
+            .map_err(|e| e.to_string())
+    }
+    fn ping(&mut self, payload: &[u8]) -> Result<(), String> {
+        self.ws.ping(payload).map_err(|e| e.to_string())
+    }
+    fn next_event(&mut self) -> Option<Result<Event, String>> {
+        self.ws.next_event().map(|r| r.map_err(|e| e.to_string()))
+    }
+    fn close(&mut self, code: CloseCode, reason: &str) -> Result<(), String> {
+        self.ws.close(code, reason).map_err(|e| e.to_string())
+    }
+    fn close_received(&self) -> Option<CloseFrame> {
+        self.ws.close_received().cloned()
+    }
+}
+
+/// The echo loop body shared by the async servers: repeat, or close when asked.
+macro_rules! echo_loop {
+    ($ws:expr) => {
+        while let Some(Ok(message)) = $ws.recv().await {
+            if is_close_request(&message) {
+                let _ = $ws.close(server_close_code(), "bye").await;
+                break;
+            }
+            if $ws.feed(message).await.is_err() {
+                break;
+            }
+        }
+    };
+}
+
+fn tokio_echo(tx: &mpsc::Sender<String>) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    rt.block_on(async {
+        let config = wsproto_tokio::ServerConfig::default().limits(big_limits());
+        let Ok(mut server) = wsproto_tokio::Server::bind_with("127.0.0.1:0", config).await else {
+            return;
+        };
+        let _ = tx.send(server.url());
+        while let Ok(mut ws) = server.accept().await {
+            tokio::spawn(async move { echo_loop!(ws) });
+        }
+    });
+}
+
+async fn smol_echo(tx: &mpsc::Sender<String>) {
+    let config = wsproto_smol::ServerConfig::default().limits(big_limits());
+    let Ok(mut server) = wsproto_smol::Server::bind_with("127.0.0.1:0", config).await else {
+        return;
+    };
+    let _ = tx.send(server.url());
+    while let Ok(mut ws) = server.accept().await {
+        smol::spawn(async move { echo_loop!(ws) }).detach();
+    }
+}
+
+async fn async_std_echo(tx: &mpsc::Sender<String>) {
+    let config = wsproto_async_std::ServerConfig::default().limits(big_limits());
+    let Ok(mut server) = wsproto_async_std::Server::bind_with("127.0.0.1:0", config).await else {
+        return;
+    };
+    let _ = tx.send(server.url());
+    while let Ok(mut ws) = server.accept().await {
+        async_std::task::spawn(async move { echo_loop!(ws) });
+    }
+}
+
+fn blocking_echo(tx: &mpsc::Sender<String>) {
+    let config = wsproto_blocking::ServerConfig::default().limits(big_limits());
+    let Ok(server) = wsproto_blocking::Server::bind_with("127.0.0.1:0", config) else {
+        return;
+    };
+    let _ = tx.send(server.url());
+    while let Ok(mut ws) = server.accept() {
+        thread::spawn(move || {
+            while let Some(Ok(message)) = ws.recv() {
+                if is_close_request(&message) {
+                    let _ = ws.close(server_close_code(), "bye");
+                    break;
+                }
+                if ws.feed(message).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
