@@ -1,8 +1,8 @@
 //! A blocking echo server, one thread per connection.
 //!
-//! - `cargo run -p wsproto-blocking --example echo` (demo mode): starts the server on a free
+//! - `cargo run -p wsproto-blocking --example blocking_echo` (demo mode): starts the server on a free
 //!   loopback port, runs a client against it, checks the echoes, closes, and exits 0.
-//! - `cargo run -p wsproto-blocking --example echo -- 127.0.0.1:9001`: serves on that address
+//! - `cargo run -p wsproto-blocking --example blocking_echo -- 127.0.0.1:9001`: serves on that address
 //!   until killed.
 
 use std::process::ExitCode;

@@ -1,4 +1,4 @@
-//! The smol and async-std adapters' own checks (tokio's live in its crate): the handshake
+//! The async adapters' own checks (tokio's other ones live in its crate): the handshake
 //! timeout against a silent client, the message limit closing with 1009, and receiving that
 //! stays correct when `recv` futures are dropped half-way (cancel safety). One body, written
 //! once as a macro over the runtime's executor, spawn and sleep.
@@ -6,14 +6,29 @@
 use std::io::Read;
 use std::time::Duration;
 
-use futures_util::future::{Either, select};
 use wsproto_core::{CloseCode, Limits, Message};
+
+/// Every test body's ceiling: nothing here may hang CI.
+const LIMIT: Duration = Duration::from_secs(30);
 
 macro_rules! adapter_suite {
     ($module:ident, $crate_:ident, $block_on:path, $spawn:expr, $sleep:expr) => {
         mod $module {
             use super::*;
             use $crate_::{Server, ServerConfig};
+
+            /// Runs `body` on the executor, failing the test if it takes longer than LIMIT.
+            fn bounded(body: impl Future<Output = ()>) {
+                $block_on(async {
+                    let body = std::pin::pin!(body);
+                    let limit = std::pin::pin!($sleep(LIMIT));
+                    if let futures_util::future::Either::Right(_) =
+                        futures_util::future::select(body, limit).await
+                    {
+                        panic!("test body took longer than {LIMIT:?}");
+                    }
+                });
+            }
 
             async fn echo_server(config: ServerConfig) -> String {
                 let mut server = Server::bind_with("127.0.0.1:0", config)
@@ -36,7 +51,7 @@ macro_rules! adapter_suite {
 
             #[test]
             fn silent_client_is_dropped_at_the_handshake_timeout_while_others_are_served() {
-                $block_on(async {
+                bounded(async {
                     let config =
                         ServerConfig::default().handshake_timeout(Duration::from_millis(300));
                     let url = echo_server(config).await;
@@ -59,6 +74,10 @@ macro_rules! adapter_suite {
                         ws.recv().await.expect("open").expect("ok"),
                         Message::text("served")
                     );
+                    // Wait without blocking the executor (a current-thread runtime runs the server too).
+                    while !silent.is_finished() {
+                        $sleep(Duration::from_millis(10)).await;
+                    }
                     let (n, waited) = silent.join().expect("thread");
                     assert_eq!(n, 0, "closed without a response");
                     assert!(waited < Duration::from_secs(5), "dropped after {waited:?}");
@@ -67,7 +86,7 @@ macro_rules! adapter_suite {
 
             #[test]
             fn oversize_message_closes_with_1009() {
-                $block_on(async {
+                bounded(async {
                     let config =
                         ServerConfig::default().limits(Limits::default().max_message_size(1000));
                     let url = echo_server(config).await;
@@ -82,33 +101,42 @@ macro_rules! adapter_suite {
             }
 
             #[test]
-            fn dropping_recv_futures_loses_nothing() {
-                $block_on(async {
-                    let url = echo_server(ServerConfig::default()).await;
+            fn dropping_recv_futures_half_way_loses_nothing() {
+                bounded(async {
+                    // Each message arrives in two halves 30 ms apart, so polling a fresh
+                    // recv once every millisecond drops many of them mid-message.
+                    let body = |i: u32| i.to_be_bytes().repeat(25_000);
+                    let url = wsproto_tests::trickle_server(
+                        (0..5).map(body).collect(),
+                        Duration::from_millis(30),
+                    );
                     let mut ws = $crate_::connect(&url).await.expect("connect");
-                    for i in 0..300u32 {
-                        ws.feed(Message::binary(i.to_be_bytes().repeat(100)))
-                            .await
-                            .expect("feed");
-                    }
-                    ws.flush().await.expect("flush");
                     let (mut next, mut cancelled) = (0u32, 0);
-                    while next < 300 {
-                        let timer = std::pin::pin!($sleep(Duration::from_micros(50)));
-                        let recv = std::pin::pin!(ws.recv());
-                        match select(timer, recv).await {
-                            Either::Left(_) => cancelled += 1,
-                            Either::Right((message, _)) => {
+                    while next < 5 {
+                        // Poll a fresh recv future exactly once, then drop it.
+                        let polled = {
+                            let mut recv = std::pin::pin!(ws.recv());
+                            std::future::poll_fn(|cx| {
+                                std::task::Poll::Ready(recv.as_mut().poll(cx))
+                            })
+                            .await
+                        };
+                        match polled {
+                            std::task::Poll::Ready(message) => {
                                 let message = message.expect("open").expect("ok");
-                                assert_eq!(
-                                    message.payload()[..],
-                                    next.to_be_bytes().repeat(100)[..]
-                                );
+                                assert!(message.payload()[..] == body(next)[..], "message {next}");
                                 next += 1;
+                            }
+                            std::task::Poll::Pending => {
+                                cancelled += 1;
+                                $sleep(Duration::from_millis(1)).await;
                             }
                         }
                     }
-                    assert!(cancelled > 0, "the race never cancelled a recv");
+                    assert!(
+                        cancelled >= 5,
+                        "recv was dropped half-way only {cancelled} times"
+                    );
                 });
             }
         }
@@ -131,3 +159,21 @@ adapter_suite!(
     },
     async_std::task::sleep
 );
+adapter_suite!(
+    tokio_adapter,
+    wsproto_tokio,
+    tokio_block_on,
+    |f| {
+        tokio::spawn(f);
+    },
+    tokio::time::sleep
+);
+
+/// Runs a future on a fresh tokio runtime (the suite's `block_on` for tokio).
+fn tokio_block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+        .block_on(future)
+}
