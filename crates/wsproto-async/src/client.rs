@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use rand_core::RngCore;
-use wsproto_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
-use wsproto_core::{BytesMut, Config, Limits};
+use wsproto_core::handshake::{ClientAccepted, ClientHandshake, ClientRequest, HandshakeError};
+use wsproto_core::{BytesMut, Config, Connection, Limits};
 
 use crate::error::{Error, Result};
 use crate::rng::{mask_rng, os_rng};
@@ -22,6 +22,8 @@ pub struct ClientConfig {
     subprotocols: Vec<String>,
     handshake_timeout: Duration,
     rng: Option<Box<dyn RngCore + Send>>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<wsproto_core::deflate::DeflateConfig>,
 }
 
 impl Default for ClientConfig {
@@ -34,6 +36,8 @@ impl Default for ClientConfig {
             subprotocols: Vec::new(),
             handshake_timeout: Duration::from_secs(10),
             rng: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -91,6 +95,47 @@ impl ClientConfig {
         self
     }
 
+    /// Offers permessage-deflate (RFC 7692) with these parameters; `None` (default) offers
+    /// no compression. A compressed connection keeps zlib state (about 300 KB with the
+    /// default 15-bit window and context takeover) for its whole life.
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn deflate(mut self, deflate: Option<wsproto_core::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
+    /// Starts the connection once the handshake succeeded: the engine fed with the leftover
+    /// bytes, masking with the configured generator, and the extension the server accepted.
+    /// Every adapter, async or blocking, finishes a client handshake through this function.
+    pub fn into_connection(
+        mut self,
+        accepted: ClientAccepted,
+        path: String,
+        now: wsproto_core::Instant,
+    ) -> Result<(Connection, HandshakeInfo)> {
+        let info = HandshakeInfo::new(
+            accepted.subprotocol().map(str::to_owned),
+            accepted.headers().to_vec(),
+            Some(path),
+        );
+        #[cfg(feature = "deflate")]
+        let extension = match (&self.deflate, accepted.extensions().first()) {
+            (Some(deflate), Some(answer)) => {
+                Some(deflate.accept_response(answer).map_err(Error::Deflate)?)
+            }
+            _ => None,
+        };
+        let rng = self.take_mask_rng();
+        let conn = accepted.into_connection(self.config, self.limits, rng, now);
+        #[cfg(feature = "deflate")]
+        let conn = match extension {
+            Some(extension) => conn.with_extension(Box::new(extension)),
+            None => conn,
+        };
+        Ok((conn, info))
+    }
+
     /// The engine behaviour the connection gets.
     #[must_use]
     pub fn get_config(&self) -> &Config {
@@ -125,6 +170,10 @@ impl ClientConfig {
         }
         for protocol in &self.subprotocols {
             request = request.subprotocol(protocol);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &self.deflate {
+            request = request.extension(&deflate.client_offer());
         }
         Ok(request)
     }
@@ -177,13 +226,7 @@ async fn handshake<T: Transport>(
             break accepted;
         }
     };
-    let info = HandshakeInfo {
-        subprotocol: accepted.subprotocol().map(str::to_owned),
-        headers: accepted.headers().to_vec(),
-        path: Some(path),
-    };
-    let rng = options.rng.unwrap_or_else(mask_rng);
     let now = wsproto_core::Instant::from_duration(origin.elapsed());
-    let conn = accepted.into_connection(options.config, options.limits, rng, now);
+    let (conn, info) = options.into_connection(accepted, path, now)?;
     Ok(WebSocket::from_parts(stream, conn, origin, &[], info))
 }

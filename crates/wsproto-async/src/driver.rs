@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker, ready};
 use std::time::Duration;
 
-use wsproto_core::{CloseCode, Connection, Event, Instant, State};
+use wsproto_core::{BytesMut, CloseCode, Connection, Event, Instant, State};
 
 use crate::error::Error;
 use crate::runtime::{Timer, Transport};
@@ -46,6 +46,21 @@ pub(crate) struct Driver<T: Transport> {
     pub(crate) last_rtt: Option<Duration>,
     /// Set when the connection is split: wakes both halves on write readiness.
     write_wakers: Option<Arc<WakerPair>>,
+    /// Draining input after the close, before the transport is dropped.
+    linger: Linger<T::Timer>,
+    /// A protocol error to report once the Close it caused has gone out.
+    pending_error: Option<wsproto_core::ProtocolError>,
+}
+
+/// How long a closed connection keeps reading (and discarding) so its Close reaches a peer
+/// that is still sending.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// The linger phase after the closing handshake.
+enum Linger<Tm> {
+    NotStarted,
+    Draining { timer: Tm, buf: BytesMut },
+    Done,
 }
 
 /// Which half of a split connection is polling.
@@ -69,6 +84,8 @@ impl<T: Transport> Driver<T> {
             shutdown_seen: false,
             last_rtt: None,
             write_wakers: None,
+            linger: Linger::NotStarted,
+            pending_error: None,
         }
     }
 
@@ -105,10 +122,13 @@ impl<T: Transport> Driver<T> {
                     }
                     Ok(None) => {}
                     Err(error) => {
-                        // Report once; the queued Close is flushed on the next poll.
+                        // Reported once, after the Close it queued went out and the peer had
+                        // its chance to read it (below); the stream ends after it.
                         self.failed = true;
-                        let _ = self.poll_write_queued(cx, half);
-                        return Poll::Ready(Some(Err(Error::Protocol(error))));
+                        if !error.sends_close() {
+                            self.linger = Linger::Done;
+                        }
+                        self.pending_error = Some(error);
                     }
                 }
             }
@@ -122,7 +142,8 @@ impl<T: Transport> Driver<T> {
                 if let Err(error) = ready!(self.poll_shutdown_transport(cx)) {
                     return self.io_failed(error);
                 }
-                return Poll::Ready(None);
+                ready!(self.poll_linger(cx));
+                return Poll::Ready(self.pending_error.take().map(|e| Err(Error::Protocol(e))));
             }
             if self.poll_timer(cx) || self.poll_server_shutdown(cx) {
                 continue;
@@ -138,6 +159,11 @@ impl<T: Transport> Driver<T> {
     }
 
     fn io_failed<V>(&mut self, error: io::Error) -> Poll<Option<Result<V, Error>>> {
+        if let Some(protocol) = self.pending_error.take() {
+            // The peer broke the protocol first; that is the error worth reporting.
+            self.transport_closed = true;
+            return Poll::Ready(Some(Err(Error::Protocol(protocol))));
+        }
         if self.failed && self.transport_closed {
             return Poll::Ready(None);
         }
@@ -284,7 +310,38 @@ impl<T: Transport> Driver<T> {
     /// Closes the transport at once, without a closing handshake.
     pub(crate) fn poll_abort(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         self.failed = true;
+        self.linger = Linger::Done;
         self.poll_shutdown_transport(cx)
+    }
+
+    /// After our sending side is shut down, reads and discards until the peer closes too
+    /// (at most [`LINGER`]). Closing a socket with unread input makes the kernel send a
+    /// reset, which can destroy our Close frame before the peer reads it — this is how a
+    /// peer that was still sending (say, the rest of an oversized message) learns the code.
+    fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if matches!(self.linger, Linger::NotStarted) {
+            let until = std::time::Instant::now() + LINGER;
+            self.linger = Linger::Draining {
+                timer: T::Timer::at(until),
+                buf: BytesMut::with_capacity(4096),
+            };
+        }
+        let Linger::Draining { timer, buf } = &mut self.linger else {
+            return Poll::Ready(());
+        };
+        loop {
+            if timer.poll_elapsed(cx).is_ready() {
+                break;
+            }
+            buf.clear();
+            match self.io.poll_read_buf(cx, buf) {
+                Poll::Ready(Ok(0) | Err(_)) => break,
+                Poll::Ready(Ok(_)) => {}
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        self.linger = Linger::Done;
+        Poll::Ready(())
     }
 }
 

@@ -8,7 +8,7 @@ use std::io;
 use wsproto_core::handshake::HandshakeError;
 use wsproto_core::{ProtocolError, SendError};
 
-/// Everything that can go wrong with a WebSocket over an async runtime.
+/// Everything that can go wrong with a WebSocket driven by one of the adapters.
 #[non_exhaustive]
 #[derive(Debug)]
 pub enum Error {
@@ -25,6 +25,9 @@ pub enum Error {
     /// The command could not be carried out (e.g. sending after close); the connection is
     /// unaffected.
     Send(SendError),
+    /// The server's permessage-deflate answer is invalid or breaks our offer (RFC 7692).
+    #[cfg(feature = "deflate")]
+    Deflate(wsproto_core::deflate::DeflateError),
     /// The server's request check refused the upgrade with this HTTP status.
     Refused(u16),
     /// A `wss://` URL was given to a plain-TCP `connect`; wrap a TLS stream and use
@@ -60,6 +63,8 @@ impl fmt::Display for Error {
             Self::Handshake(e) => write!(f, "websocket handshake failed: {e}"),
             Self::Protocol(e) => write!(f, "websocket protocol error: {e}"),
             Self::Send(e) => write!(f, "cannot send: {e}"),
+            #[cfg(feature = "deflate")]
+            Self::Deflate(e) => write!(f, "websocket handshake failed: {e}"),
             Self::Refused(status) => write!(f, "upgrade request refused with http status {status}"),
             Self::TlsUnsupported => {
                 f.write_str("wss:// needs TLS: connect a TLS stream yourself and use client_over")
@@ -78,6 +83,8 @@ impl std::error::Error for Error {
             Self::Handshake(e) => Some(e),
             Self::Protocol(e) => Some(e),
             Self::Send(e) => Some(e),
+            #[cfg(feature = "deflate")]
+            Self::Deflate(e) => Some(e),
             Self::Refused(_) | Self::TlsUnsupported | Self::StreamingDelivery => None,
         }
     }

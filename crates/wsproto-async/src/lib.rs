@@ -28,7 +28,9 @@ mod websocket;
 pub use client::{ClientConfig, client_over};
 pub use error::{Error, Result};
 pub use runtime::{SocketAddrs, Timer, Transport, with_deadline};
-pub use server::{HttpResponse, Reject, ServerConfig, accept_stream};
+pub use server::{HttpResponse, Reject, ServerConfig, Upgrade, accept_stream};
 pub use shutdown::{ShutdownSignal, ShutdownWatch};
 pub use split::{ReadHalf, WriteHalf};
 pub use websocket::{HandshakeInfo, WebSocket};
+#[cfg(feature = "deflate")]
+pub use wsproto_core::deflate::DeflateConfig;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wsproto_core::handshake::{Accept, HandshakeError, Request, ServerHandshake};
-use wsproto_core::{BytesMut, Config, Limits};
+use wsproto_core::{BytesMut, Config, Connection, Extension, Limits};
 
 use crate::error::{Error, Result};
 use crate::runtime::{Transport, read_some, with_deadline, write_all};
@@ -63,6 +63,37 @@ impl HttpResponse {
     }
 }
 
+/// What [`ServerConfig::decide`] settled for an accepted request, for
+/// [`ServerConfig::upgrade`] to carry out.
+pub struct Upgrade {
+    accept: Accept,
+    extension: Option<Box<dyn Extension>>,
+    info: HandshakeInfo,
+}
+
+impl Upgrade {
+    /// The subprotocol that will be selected, if any.
+    #[must_use]
+    pub fn subprotocol(&self) -> Option<&str> {
+        self.accept.selected_subprotocol()
+    }
+
+    /// Whether an extension (permessage-deflate) will be enabled.
+    #[must_use]
+    pub fn has_extension(&self) -> bool {
+        self.extension.is_some()
+    }
+}
+
+impl std::fmt::Debug for Upgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upgrade")
+            .field("accept", &self.accept)
+            .field("extension", &self.extension.is_some())
+            .finish()
+    }
+}
+
 /// The refusal a request check returns.
 pub type Reject = HttpResponse;
 
@@ -80,6 +111,8 @@ pub struct ServerConfig {
     max_pending: usize,
     check: Option<RequestCheck>,
     plain_http: Option<PlainHttp>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<wsproto_core::deflate::DeflateConfig>,
 }
 
 impl Default for ServerConfig {
@@ -93,6 +126,8 @@ impl Default for ServerConfig {
             max_pending: 1024,
             check: None,
             plain_http: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
         }
     }
 }
@@ -178,10 +213,21 @@ impl ServerConfig {
         &self.limits
     }
 
-    /// The answer to a valid upgrade request: the request check's refusal, or an [`Accept`]
-    /// with the subprotocol negotiated in the client's order of preference and the server
-    /// name. Every adapter, async or blocking, decides through this one function.
-    pub fn decide(&self, request: &Request) -> Result<Accept, HttpResponse> {
+    /// Accepts permessage-deflate (RFC 7692) from clients that offer it, with these
+    /// parameters; `None` (default) declines compression. Each compressed connection keeps
+    /// zlib state (about 300 KB with the default 15-bit window and context takeover).
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn deflate(mut self, deflate: Option<wsproto_core::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
+    /// The answer to a valid upgrade request: the request check's refusal, or the
+    /// [`Upgrade`] to perform — subprotocol negotiated in the client's order of preference,
+    /// the server name, and permessage-deflate if configured and offered. Every adapter,
+    /// async or blocking, decides through this one function.
+    pub fn decide(&self, request: &Request) -> Result<Upgrade, HttpResponse> {
         if let Some(check) = &self.check {
             check(request)?;
         }
@@ -190,7 +236,53 @@ impl ServerConfig {
         if let Some(name) = &self.server_name {
             accept = accept.server_name(name);
         }
-        Ok(accept)
+        let mut extension: Option<Box<dyn Extension>> = None;
+        #[cfg(feature = "deflate")]
+        if let Some((answer, deflate)) = self
+            .deflate
+            .as_ref()
+            .and_then(|d| d.negotiate(request.extensions()))
+        {
+            accept = accept.extension(&answer);
+            extension = Some(Box::new(deflate));
+        }
+        let info = HandshakeInfo::new(
+            accept.selected_subprotocol().map(str::to_owned),
+            request.headers().to_vec(),
+            Some(request.path().to_owned()),
+        );
+        Ok(Upgrade {
+            accept,
+            extension,
+            info,
+        })
+    }
+
+    /// Performs `upgrade` on the handshake that produced its request: queues the 101 in the
+    /// new connection ahead of any frame, feeds it the leftover bytes and installs the
+    /// negotiated extension.
+    pub fn upgrade(
+        &self,
+        machine: ServerHandshake,
+        upgrade: Upgrade,
+        now: wsproto_core::Instant,
+    ) -> Result<(Connection, HandshakeInfo)> {
+        let Upgrade {
+            accept,
+            extension,
+            info,
+        } = upgrade;
+        let conn = machine.accept_into_connection(
+            accept,
+            self.config.clone(),
+            self.limits.clone(),
+            now,
+        )?;
+        let conn = match extension {
+            Some(extension) => conn.with_extension(extension),
+            None => conn,
+        };
+        Ok((conn, info))
     }
 
     /// The page configured with [`plain_http`](Self::plain_http) for a plain `GET` of `path`.
@@ -262,26 +354,16 @@ async fn handshake<T: Transport>(mut stream: T, config: &ServerConfig) -> Result
             }
         }
     };
-    let accept = match config.decide(&request) {
-        Ok(accept) => accept,
+    let upgrade = match config.decide(&request) {
+        Ok(upgrade) => upgrade,
         Err(refusal) => {
             refusal.queue_on(&mut machine)?;
             finish_refusal(&mut stream, &machine).await;
             return Err(Error::Refused(refusal.status));
         }
     };
-    let info = HandshakeInfo::new(
-        accept.selected_subprotocol().map(str::to_owned),
-        request.headers().to_vec(),
-        Some(request.path().to_owned()),
-    );
     let now = wsproto_core::Instant::from_duration(origin.elapsed());
-    let conn = machine.accept_into_connection(
-        accept,
-        config.config.clone(),
-        config.limits.clone(),
-        now,
-    )?;
+    let (conn, info) = config.upgrade(machine, upgrade, now)?;
     // The 101 is queued in the connection ahead of any frame; write it now so the client
     // can start even if the application only sends later.
     let mut ws = WebSocket::from_parts(stream, conn, origin, &[], info);

@@ -8,7 +8,7 @@
 
 use std::time::Instant as StdInstant;
 
-use wsproto_async::{Error, HandshakeInfo, Result, ServerConfig};
+use wsproto_async::{Error, Result, ServerConfig};
 use wsproto_core::Instant;
 use wsproto_core::handshake::{HandshakeError, ServerHandshake};
 
@@ -69,25 +69,15 @@ pub fn accept_stream<S: BlockingTransport>(
             }
         }
     };
-    let accept = match config.decide(&request) {
-        Ok(accept) => accept,
+    let upgrade = match config.decide(&request) {
+        Ok(upgrade) => upgrade,
         Err(refusal) => {
             refusal.queue_on(&mut machine)?;
             finish_refusal(&mut stream, &machine);
             return Err(Error::Refused(refusal.status()));
         }
     };
-    let info = HandshakeInfo::new(
-        accept.selected_subprotocol().map(str::to_owned),
-        request.headers().to_vec(),
-        Some(request.path().to_owned()),
-    );
-    let conn = machine.accept_into_connection(
-        accept,
-        config.get_config().clone(),
-        config.get_limits().clone(),
-        now(),
-    )?;
+    let (conn, info) = config.upgrade(machine, upgrade, now())?;
     // The 101 is queued in the connection ahead of any frame; write it now so the client can
     // start even if the application only sends later.
     let mut ws = WebSocket::from_parts(stream, conn, origin, info);

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant as StdInstant;
 
-use wsproto_async::{ClientConfig, Error, HandshakeInfo, Result};
+use wsproto_async::{ClientConfig, Error, Result};
 use wsproto_core::Instant;
 use wsproto_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
 
@@ -93,7 +93,7 @@ fn connect_tcp(host: &str, port: u16, deadline: StdInstant) -> Result<TcpStream>
 fn handshake<S: BlockingTransport>(
     mut stream: S,
     request: ClientRequest,
-    mut options: ClientConfig,
+    options: ClientConfig,
     deadline: StdInstant,
 ) -> Result<WebSocket<S>> {
     let origin = StdInstant::now();
@@ -133,14 +133,7 @@ fn handshake<S: BlockingTransport>(
             Err(error) => return Err(Error::Io(error)),
         }
     };
-    let info = HandshakeInfo::new(
-        accepted.subprotocol().map(str::to_owned),
-        accepted.headers().to_vec(),
-        Some(path),
-    );
-    let config = options.get_config().clone();
-    let limits = options.get_limits().clone();
-    let conn = accepted.into_connection(config, limits, options.take_mask_rng(), now());
+    let (conn, info) = options.into_connection(accepted, path, now())?;
     Ok(WebSocket::from_parts(stream, conn, origin, info))
 }
 

@@ -25,6 +25,10 @@ use crate::websocket::WebSocket;
 /// Most byte runs handed to one vectored write.
 const MAX_IO_SLICES: usize = 32;
 
+/// How long a closed connection keeps reading (and discarding) so its Close reaches a peer
+/// that is still sending.
+const LINGER: Duration = Duration::from_secs(2);
+
 /// Longest read timeout while a server shutdown watch is attached: how late a blocked
 /// receiver may notice the shutdown.
 pub(crate) const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
@@ -66,7 +70,9 @@ impl<S: BlockingTransport> WebSocket<S> {
                         // The next call returns `None`, whatever happens to these writes.
                         self.failed = true;
                         let _ = self.write_queued();
-                        let _ = self.shutdown_transport();
+                        if self.shutdown_transport().is_ok() && error.sends_close() {
+                            self.linger();
+                        }
                         return Poll::Ready(Some(Err(Error::Protocol(error))));
                     }
                 }
@@ -80,7 +86,10 @@ impl<S: BlockingTransport> WebSocket<S> {
             }
             if self.failed || self.conn.is_finished() {
                 return Poll::Ready(match self.shutdown_transport() {
-                    Ok(()) => None,
+                    Ok(()) => {
+                        self.linger();
+                        None
+                    }
                     Err(error) => self.io_failed(error),
                 });
             }
@@ -178,6 +187,30 @@ impl<S: BlockingTransport> WebSocket<S> {
         match self.stream.shutdown_write() {
             Err(error) if error.kind() == io::ErrorKind::NotConnected => Ok(()),
             other => other,
+        }
+    }
+
+    /// After our sending side is shut down, reads and discards until the peer closes too
+    /// (at most [`LINGER`]). Dropping a socket with unread input makes the kernel send a
+    /// reset, which can destroy our Close frame before the peer reads it.
+    fn linger(&mut self) {
+        let until = std::time::Instant::now() + LINGER;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero()
+                || self
+                    .set_read_timeout(Some(left.max(MIN_READ_TIMEOUT)))
+                    .is_err()
+            {
+                return;
+            }
+            match self.stream.read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error) if is_retry(&error) => {}
+                Err(_) => return,
+            }
         }
     }
 
@@ -286,7 +319,12 @@ mod tests {
         assert_eq!(out[1], 0x80 | 2, "masked, with the peer's code");
         assert_eq!(out.len(), 2 + 4 + 2);
         assert!(ws.get_ref().shut);
-        assert_eq!(ws.get_ref().timeouts_set, [None], "set once, no deadline");
+        let timeouts = &ws.get_ref().timeouts_set;
+        assert_eq!(timeouts[0], None, "no deadline while open");
+        assert!(
+            timeouts.len() == 2 && timeouts[1].is_some_and(|t| t <= LINGER),
+            "then only the linger bound: {timeouts:?}"
+        );
     }
 
     #[test]

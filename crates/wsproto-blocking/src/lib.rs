@@ -48,6 +48,8 @@ pub use client::{client_over, connect, connect_with};
 pub use server::Server;
 pub use transport::BlockingTransport;
 pub use websocket::WebSocket;
+#[cfg(feature = "deflate")]
+pub use wsproto_async::DeflateConfig;
 pub use wsproto_async::{
     ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
 };

@@ -111,7 +111,7 @@ Options:
   --runtime RUNTIME       tokio, async-std, smol or blocking [default: tokio]
   --mode MODE             echo (reply to the sender) or broadcast (send to everyone) [default: echo]
   --max-message BYTES     Largest incoming message [default: 67108864]
-  --deflate               Negotiate permessage-deflate
+  --deflate               Accept permessage-deflate (RFC 7692) from clients that offer it
   -h, --help              Show this help
 ";
 
@@ -127,7 +127,7 @@ Options:
   --binary                Send lines as binary messages instead of text
   --subprotocol P         Offer a subprotocol (repeatable, most preferred first)
   -H, --header 'N: V'     Add a request header (repeatable)
-  --deflate               Offer permessage-deflate
+  --deflate               Offer permessage-deflate (RFC 7692)
   -h, --help              Show this help
 ";
 
@@ -142,7 +142,7 @@ Options:
   --url URL               Fuzzing server [default: ws://127.0.0.1:9001]
   --agent NAME            Agent name in the reports [default: wsproto]
   --runtime RUNTIME       tokio, async-std, smol or blocking [default: tokio]
-  --deflate               Offer permessage-deflate
+  --deflate               Offer permessage-deflate (needed for cases 12 and 13)
   -h, --help              Show this help
 ";
 

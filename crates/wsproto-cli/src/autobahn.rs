@@ -5,16 +5,13 @@
 //! A case that ends in a protocol error is what some cases test: it is reported and the run
 //! goes on.
 
-use wsproto_async::ClientConfig;
+use wsproto_async::{ClientConfig, DeflateConfig};
 use wsproto_core::{CloseCode, Limits, Message};
 
 use crate::args::{AutobahnArgs, Runtime};
 use crate::rt::{AsyncRt, AsyncStd, Smol, Tokio};
 
 pub(crate) fn run(args: &AutobahnArgs) -> Result<(), String> {
-    if args.deflate {
-        return Err(crate::DEFLATE_UNAVAILABLE.into());
-    }
     match args.runtime {
         Runtime::Tokio => Tokio::block_on(run_async::<Tokio>(args)),
         Runtime::Smol => Smol::block_on(run_async::<Smol>(args)),
@@ -23,13 +20,16 @@ pub(crate) fn run(args: &AutobahnArgs) -> Result<(), String> {
     }
 }
 
-/// Autobahn sends up to 16 MiB in one frame (case 9.1.6 and friends).
-fn options() -> ClientConfig {
-    ClientConfig::default().limits(
-        Limits::default()
-            .max_message_size(64 << 20)
-            .max_frame_size(64 << 20),
-    )
+/// Autobahn sends up to 16 MiB in one frame (case 9.1.6 and friends); sections 12 and 13
+/// need permessage-deflate offered.
+fn options(args: &AutobahnArgs) -> ClientConfig {
+    ClientConfig::default()
+        .limits(
+            Limits::default()
+                .max_message_size(64 << 20)
+                .max_frame_size(64 << 20),
+        )
+        .deflate(args.deflate.then(DeflateConfig::default))
 }
 
 fn base(args: &AutobahnArgs) -> &str {
@@ -48,7 +48,7 @@ fn parse_count(message: Option<Message>) -> Result<u32, String> {
 
 async fn run_async<R: AsyncRt>(args: &AutobahnArgs) -> Result<(), String> {
     let url = format!("{}/getCaseCount", base(args));
-    let mut ws = R::connect(&url, options())
+    let mut ws = R::connect(&url, options(args))
         .await
         .map_err(|e| format!("{url}: {e}"))?;
     let count = parse_count(ws.recv().await.and_then(Result::ok))?;
@@ -56,7 +56,7 @@ async fn run_async<R: AsyncRt>(args: &AutobahnArgs) -> Result<(), String> {
     eprintln!("running {count} cases as agent {:?}", args.agent);
     for case in 1..=count {
         let url = format!("{}/runCase?case={case}&agent={}", base(args), args.agent);
-        let mut ws = match R::connect(&url, options()).await {
+        let mut ws = match R::connect(&url, options(args)).await {
             Ok(ws) => ws,
             Err(error) => {
                 eprintln!("case {case}: {error}");
@@ -75,7 +75,7 @@ async fn run_async<R: AsyncRt>(args: &AutobahnArgs) -> Result<(), String> {
         }
     }
     let url = format!("{}/updateReports?agent={}", base(args), args.agent);
-    let mut ws = R::connect(&url, options())
+    let mut ws = R::connect(&url, options(args))
         .await
         .map_err(|e| format!("{url}: {e}"))?;
     while ws.recv().await.is_some() {}
@@ -86,13 +86,13 @@ async fn run_async<R: AsyncRt>(args: &AutobahnArgs) -> Result<(), String> {
 fn run_blocking(args: &AutobahnArgs) -> Result<(), String> {
     let url = format!("{}/getCaseCount", base(args));
     let mut ws =
-        wsproto_blocking::connect_with(&url, options()).map_err(|e| format!("{url}: {e}"))?;
+        wsproto_blocking::connect_with(&url, options(args)).map_err(|e| format!("{url}: {e}"))?;
     let count = parse_count(ws.recv().and_then(Result::ok))?;
     let _ = ws.close(CloseCode::NORMAL, "");
     eprintln!("running {count} cases as agent {:?}", args.agent);
     for case in 1..=count {
         let url = format!("{}/runCase?case={case}&agent={}", base(args), args.agent);
-        let mut ws = match wsproto_blocking::connect_with(&url, options()) {
+        let mut ws = match wsproto_blocking::connect_with(&url, options(args)) {
             Ok(ws) => ws,
             Err(error) => {
                 eprintln!("case {case}: {error}");
@@ -112,7 +112,7 @@ fn run_blocking(args: &AutobahnArgs) -> Result<(), String> {
     }
     let url = format!("{}/updateReports?agent={}", base(args), args.agent);
     let mut ws =
-        wsproto_blocking::connect_with(&url, options()).map_err(|e| format!("{url}: {e}"))?;
+        wsproto_blocking::connect_with(&url, options(args)).map_err(|e| format!("{url}: {e}"))?;
     while ws.recv().is_some() {}
     eprintln!("reports updated");
     Ok(())

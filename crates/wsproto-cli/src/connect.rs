@@ -11,17 +11,14 @@ use std::time::Duration;
 use futures_channel::mpsc::{self, TryRecvError};
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use wsproto_async::{ClientConfig, Transport, WebSocket};
+use wsproto_async::{ClientConfig, DeflateConfig, Transport, WebSocket};
 use wsproto_core::{CloseCode, Event, Message};
 
 use crate::args::{ConnectArgs, Runtime};
 use crate::rt::{AsyncRt, AsyncStd, Smol, Tokio};
 
 pub(crate) fn run(args: &ConnectArgs) -> Result<(), String> {
-    if args.deflate {
-        return Err(crate::DEFLATE_UNAVAILABLE.into());
-    }
-    let mut options = ClientConfig::default();
+    let mut options = ClientConfig::default().deflate(args.deflate.then(DeflateConfig::default));
     for protocol in &args.subprotocols {
         options = options.subprotocol(protocol);
     }

@@ -17,10 +17,6 @@ mod signal;
 
 use args::{Command, parse};
 
-/// What `--deflate` answers until permessage-deflate exists (issue #7).
-pub(crate) const DEFLATE_UNAVAILABLE: &str =
-    "--deflate: permessage-deflate is not implemented yet in this build; run without --deflate";
-
 /// Prints `message` and exits with status 1.
 pub(crate) fn fatal(message: &str) -> ! {
     eprintln!("wsproto: {message}");

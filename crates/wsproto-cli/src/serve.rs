@@ -12,7 +12,7 @@ use std::time::Duration;
 use futures_channel::mpsc::{self, TryRecvError};
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use wsproto_async::{HttpResponse, ServerConfig, Transport, WebSocket};
+use wsproto_async::{DeflateConfig, HttpResponse, ServerConfig, Transport, WebSocket};
 use wsproto_core::{CloseCode, Event, Limits, Message};
 
 use crate::args::{Mode, Runtime, ServeArgs};
@@ -26,10 +26,7 @@ const GRACE: Duration = Duration::from_secs(5);
 const BROADCAST_BACKLOG: usize = 1024;
 
 pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
-    if args.deflate {
-        return Err(crate::DEFLATE_UNAVAILABLE.into());
-    }
-    let config = server_config(args.max_message);
+    let config = server_config(args.max_message).deflate(args.deflate.then(DeflateConfig::default));
     match args.runtime {
         Runtime::Tokio => Tokio::block_on(serve_async::<Tokio>(args, config)),
         Runtime::Smol => Smol::block_on(serve_async::<Smol>(args, config)),

@@ -252,3 +252,30 @@ fn help_and_bad_flags() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--runtime"));
 }
+
+#[test]
+fn deflate_is_negotiated_when_both_ask_for_it() {
+    for runtime in RUNTIMES {
+        let server = serve(&["--runtime", runtime, "--deflate"]);
+        let options = wsproto_blocking::ClientConfig::default()
+            .deflate(Some(wsproto_blocking::DeflateConfig::default()));
+        let mut ws = wsproto_blocking::connect_with(&server.url, options).expect("connect");
+        assert!(
+            ws.connection().has_extension(),
+            "{runtime}: permessage-deflate negotiated"
+        );
+        let text = "compress me ".repeat(10_000);
+        ws.send_text(&text).expect("send");
+        assert_eq!(
+            ws.recv().expect("open").expect("ok"),
+            Message::text(text),
+            "{runtime}"
+        );
+        let (status, out, err) = connect_cli(
+            &[&server.url, "--deflate", "--runtime", runtime],
+            "squeezed\n",
+        );
+        assert!(status.success(), "{runtime}: {err}");
+        assert_eq!(out, "squeezed\n");
+    }
+}

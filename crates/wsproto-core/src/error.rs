@@ -80,7 +80,8 @@ impl ProtocolError {
     }
 
     /// Whether a Close frame is sent for this error (not when the peer is gone or silent).
-    pub(crate) fn sends_close(&self) -> bool {
+    #[must_use]
+    pub fn sends_close(&self) -> bool {
         !matches!(self, Self::UnexpectedEof | Self::KeepaliveTimeout)
     }
 

@@ -40,7 +40,7 @@ mod transmit;
 mod utf8;
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 pub use bytes::{Bytes, BytesMut};
 pub use close::{CloseCode, CloseFrame, InvalidCloseCode, MAX_REASON_LEN};
@@ -48,6 +48,8 @@ pub use config::{Config, Delivery, Limits};
 pub use connection::{Connection, Role, State};
 pub use error::{ProtocolError, SendError};
 pub use event::{Event, Message, MessageKind, Utf8Bytes};
+#[cfg(feature = "deflate")]
+pub use extension::deflate;
 pub use extension::{Extension, ExtensionError};
 pub use frame::OpCode;
 pub use time::Instant;

@@ -13,6 +13,8 @@ mod server;
 pub use client::{WebSocket, client_over, connect_with};
 pub use io::{AsyncIoTimer, FuturesIo, PeerAddrs};
 pub use server::{Listener, Server, accept_stream};
+#[cfg(feature = "deflate")]
+pub use wsproto_async::DeflateConfig;
 pub use wsproto_async::{
     ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
 };

@@ -35,6 +35,8 @@ use std::io;
 use std::net::SocketAddr;
 
 use smol::net::{TcpListener as SmolListener, TcpStream};
+#[cfg(feature = "deflate")]
+pub use wsproto_futures::DeflateConfig;
 pub use wsproto_futures::{
     Bytes, ClientConfig, CloseCode, CloseFrame, Config, Delivery, Error, Event, HandshakeInfo,
     HttpResponse, Limits, Message, MessageKind, ProtocolError, Reject, Request, Result, Role,

@@ -40,6 +40,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use client::{client_over, connect, connect_with};
 pub use io::{TokioIo, TokioTimer};
 pub use server::{Server, accept_stream};
+#[cfg(feature = "deflate")]
+pub use wsproto_async::DeflateConfig;
 pub use wsproto_async::{
     ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
 };

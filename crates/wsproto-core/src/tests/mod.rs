@@ -3,6 +3,6 @@
 
 mod behaviour;
 mod extension;
-mod pair;
+pub(crate) mod pair;
 mod property;
 mod violations;

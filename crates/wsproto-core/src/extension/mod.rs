@@ -65,3 +65,6 @@ impl fmt::Display for ExtensionError {
 }
 
 impl core::error::Error for ExtensionError {}
+
+#[cfg(feature = "deflate")]
+pub mod deflate;
