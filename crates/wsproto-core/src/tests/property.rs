@@ -36,6 +36,33 @@ fn random_payload(rng: &mut TestRng, kind: MessageKind) -> Vec<u8> {
 
 /// Runs one seeded scenario and checks every invariant.
 fn run(seed: u64) {
+    run_with(seed, false);
+}
+
+/// Installs permessage-deflate on both sides, negotiated with random parameters.
+#[cfg(feature = "deflate")]
+fn compress(pair: &mut Pair, rng: &mut TestRng) {
+    use crate::deflate::DeflateConfig;
+    use crate::handshake::parse_extensions;
+    let client = DeflateConfig::default()
+        .client_no_context_takeover(rng.below(2) == 0)
+        .server_no_context_takeover(rng.below(2) == 0)
+        .server_max_window_bits((rng.below(2) == 0).then(|| 9 + rng.below(7) as u8))
+        .threshold(rng.below(100) as usize);
+    let server = DeflateConfig::default()
+        .client_max_window_bits((rng.below(2) == 0).then(|| 9 + rng.below(7) as u8));
+    let offer = parse_extensions([client.client_offer().as_bytes()]).unwrap();
+    let (answer, server_ext) = server.negotiate(&offer).unwrap();
+    let answer = parse_extensions([answer.as_bytes()]).unwrap();
+    let client_ext = client.accept_response(&answer[0]).unwrap();
+    let placeholder = || crate::Connection::server(Config::default(), Limits::default(), pair.now);
+    pair.client = core::mem::replace(&mut pair.client, placeholder())
+        .with_extension(alloc::boxed::Box::new(client_ext));
+    pair.server = core::mem::replace(&mut pair.server, placeholder())
+        .with_extension(alloc::boxed::Box::new(server_ext));
+}
+
+fn run_with(seed: u64, compressed: bool) {
     let mut rng = TestRng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let frame_size = NonZeroUsize::new(1 + rng.below(100_000) as usize).unwrap();
     let delivery = if rng.below(2) == 0 {
@@ -49,6 +76,12 @@ fn run(seed: u64) {
     let limits = Limits::default().write_high_water(usize::MAX);
     let max_chunk = 1 + rng.below(20_000) as usize;
     let mut pair = Pair::with(config, limits).chunked(max_chunk, seed);
+    #[cfg(feature = "deflate")]
+    if compressed {
+        compress(&mut pair, &mut rng);
+    }
+    #[cfg(not(feature = "deflate"))]
+    let _ = compressed;
     let mut expected: [Vec<Expected>; 2] = [Vec::new(), Vec::new()];
 
     for _ in 0..rng.below(25) {
@@ -176,5 +209,13 @@ fn run(seed: u64) {
 fn random_sequences_arrive_intact_and_close_cleanly() {
     for seed in 0..60 {
         run(seed);
+    }
+}
+
+#[cfg(feature = "deflate")]
+#[test]
+fn random_sequences_arrive_intact_with_compression_on() {
+    for seed in 0..40 {
+        run_with(seed, true);
     }
 }
