@@ -153,7 +153,13 @@ impl<T: Transport> Driver<T> {
                 Poll::Ready(Ok(0)) => self.conn.handle_eof(now),
                 Poll::Ready(Ok(_)) => self.conn.handle_read(now),
                 Poll::Ready(Err(error)) => return self.io_failed(error),
-                Poll::Pending => return Poll::Pending,
+                Poll::Pending => {
+                    // Nothing to read: the connection is idle. Give back the buffers (kept
+                    // if they hold a partial frame or unsent bytes) so an idle connection
+                    // costs only its fixed state; the next traffic allocates them again.
+                    self.conn.release_buffers();
+                    return Poll::Pending;
+                }
             }
         }
     }
