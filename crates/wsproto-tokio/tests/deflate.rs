@@ -86,3 +86,75 @@ async fn a_compressed_bomb_closes_with_1009() {
     .await
     .unwrap();
 }
+
+/// Autobahn sections 12 and 13 in miniature: for every pairing of client offer and server
+/// policy below, messages of 16 B to 1 MiB (text and binary, compressible and not) echo
+/// intact through a compressed connection, several in a row so context takeover matters.
+#[tokio::test]
+async fn every_parameter_combination_echoes_messages_of_every_size() {
+    let offers = [
+        DeflateConfig::default(),
+        DeflateConfig::default().client_no_context_takeover(true),
+        DeflateConfig::default().server_no_context_takeover(true),
+        DeflateConfig::default()
+            .client_no_context_takeover(true)
+            .server_no_context_takeover(true),
+        DeflateConfig::default().client_max_window_bits(Some(9)),
+        DeflateConfig::default().server_max_window_bits(Some(9)),
+        DeflateConfig::default()
+            .client_max_window_bits(Some(15))
+            .server_max_window_bits(Some(15)),
+        DeflateConfig::default()
+            .server_max_window_bits(Some(12))
+            .client_no_context_takeover(true),
+    ];
+    let policies = [
+        DeflateConfig::default(),
+        DeflateConfig::default().server_no_context_takeover(true),
+        DeflateConfig::default().client_max_window_bits(Some(10)),
+        DeflateConfig::default()
+            .server_max_window_bits(Some(11))
+            .client_no_context_takeover(true),
+    ];
+    let sizes = [
+        16usize,
+        64,
+        256,
+        1024,
+        4096,
+        16 * 1024,
+        64 * 1024,
+        256 * 1024,
+        1 << 20,
+    ];
+    tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        for policy in &policies {
+            let url = echo_server(ServerConfig::default().deflate(Some(policy.clone()))).await;
+            for offer in &offers {
+                let options = ClientConfig::default().deflate(Some(offer.clone()));
+                let mut ws = connect_with(&url, options).await.unwrap();
+                assert!(ws.connection().has_extension(), "{offer:?} vs {policy:?}");
+                for &size in &sizes {
+                    for round in 0..3u8 {
+                        let text: String =
+                            "lorem ipsum dolor ".chars().cycle().take(size).collect();
+                        ws.send_text(&text).await.unwrap();
+                        assert_eq!(ws.recv().await.unwrap().unwrap(), Message::text(text));
+                        // Pseudo-random bytes barely compress: the stored-block path.
+                        let noise: Vec<u8> = (0..size as u32)
+                            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 ^ round)
+                            .collect();
+                        ws.send_binary(&noise).await.unwrap();
+                        assert!(
+                            ws.recv().await.unwrap().unwrap() == Message::binary(noise),
+                            "{size} B noise"
+                        );
+                    }
+                }
+                ws.close(CloseCode::NORMAL, "").await.unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
+}
