@@ -12,6 +12,38 @@ fi
 # 1000-connection tests need more descriptors than some defaults allow.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
+# Real interop peers for tests/tests/peers.rs: Python `websockets` in .venv, Node `ws` and
+# playwright-core in tests/peers/node, the system Chromium, and the wsproto binary. Each step
+# is a no-op (or close to one) when already done; the tests fail, naming what is missing,
+# if the variables exported below are absent.
+peers_start=$SECONDS
+if ! command -v python3 >/dev/null 2>&1; then
+  echo "error: python3 not found; install Python 3.11+ with venv (apt-get install python3-venv)" >&2
+  exit 1
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --disable-pip-version-check -r tests/peers/python/requirements.txt
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  echo "error: node/npm not found; install Node.js 20 or later" >&2
+  exit 1
+fi
+npm ci --prefix tests/peers/node --no-audit --no-fund --loglevel=error
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: chromium not found; install it (Debian: sudo apt-get install chromium)" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+echo "interop peers ready in $((SECONDS - peers_start)) s"
+cargo build -p wsproto-cli
+export WSPROTO_BIN=$PWD/target/debug/wsproto
+export WSPROTO_PYTHON=$PWD/.venv/bin/python
+export WSPROTO_NODE_DIR=$PWD/tests/peers/node
+WSPROTO_CHROMIUM=$(command -v chromium)
+export WSPROTO_CHROMIUM
+
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 

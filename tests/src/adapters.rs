@@ -1,11 +1,15 @@
-//! One [`Client`] implementation and one echo server per adapter.
+//! One [`Client`] implementation and one echo server per adapter. All of them share one
+//! server configuration (`echo_config`) and one client configuration (`client_config`),
+//! so the adapters differ only in runtime glue.
 
 use std::sync::mpsc;
 use std::thread;
 
 use wsproto_core::{CloseCode, CloseFrame, Event, Message, MessageKind};
+// Every adapter re-exports these same two `wsproto-async` types.
+use wsproto_tokio::{ClientConfig, ServerConfig};
 
-use crate::{CLOSE_ME, Client, SERVER_CLOSE_CODE, big_limits};
+use crate::{CLOSE_ME, CLOSE_WITH, Client, SERVER_CLOSE_CODE, SUBPROTOCOLS, big_limits};
 
 /// Which adapter runs the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,32 +61,38 @@ impl ClientKind {
 
     /// Connects to `url` with limits large enough for 16 MiB messages.
     pub fn connect(self, url: &str) -> Result<Box<dyn Client>, String> {
+        self.connect_offering(url, &[])
+    }
+
+    /// Like [`connect`](Self::connect), offering `subprotocols` (most preferred first).
+    pub fn connect_offering(
+        self,
+        url: &str,
+        subprotocols: &[&str],
+    ) -> Result<Box<dyn Client>, String> {
+        let options = client_config(subprotocols);
         Ok(match self {
             Self::Tokio => {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .map_err(|e| e.to_string())?;
-                let options = wsproto_tokio::ClientConfig::default().limits(big_limits());
                 let ws = rt
                     .block_on(wsproto_tokio::connect_with(url, options))
                     .map_err(|e| e.to_string())?;
                 Box::new(TokioClient { rt, ws })
             }
             Self::Smol => {
-                let options = wsproto_smol::ClientConfig::default().limits(big_limits());
                 let ws = smol::block_on(wsproto_smol::connect_with(url, options))
                     .map_err(|e| e.to_string())?;
                 Box::new(SmolClient { ws })
             }
             Self::AsyncStd => {
-                let options = wsproto_async_std::ClientConfig::default().limits(big_limits());
                 let ws = async_std::task::block_on(wsproto_async_std::connect_with(url, options))
                     .map_err(|e| e.to_string())?;
                 Box::new(AsyncStdClient { ws })
             }
             Self::Blocking => {
-                let options = wsproto_blocking::ClientConfig::default().limits(big_limits());
                 let ws = wsproto_blocking::connect_with(url, options).map_err(|e| e.to_string())?;
                 Box::new(BlockingClient { ws })
             }
@@ -90,13 +100,43 @@ impl ClientKind {
     }
 }
 
-/// Whether `message` asks the echo server to close.
-fn is_close_request(message: &Message) -> bool {
-    matches!(message, Message::Text(text) if text.as_str() == CLOSE_ME)
+/// The client side: big limits and the offered subprotocols.
+fn client_config(subprotocols: &[&str]) -> ClientConfig {
+    subprotocols
+        .iter()
+        .fold(ClientConfig::default().limits(big_limits()), |config, p| {
+            config.subprotocol(p)
+        })
 }
 
-fn server_close_code() -> CloseCode {
-    CloseCode::new(SERVER_CLOSE_CODE).unwrap_or(CloseCode::NORMAL)
+/// The echo servers' side: big limits and [`SUBPROTOCOLS`].
+fn echo_config() -> ServerConfig {
+    SUBPROTOCOLS
+        .iter()
+        .fold(ServerConfig::default().limits(big_limits()), |config, p| {
+            config.subprotocol(p)
+        })
+}
+
+/// The close the echo server answers `message` with, if it asks for one: [`CLOSE_ME`] gets
+/// [`SERVER_CLOSE_CODE`] "bye", `close-with <code> <reason>` gets that code and reason (an
+/// invalid code gets 1000).
+fn close_request(message: &Message) -> Option<(CloseCode, String)> {
+    let Message::Text(text) = message else {
+        return None;
+    };
+    let text = text.as_str();
+    if text == CLOSE_ME {
+        return Some((close_code(SERVER_CLOSE_CODE), "bye".to_owned()));
+    }
+    let rest = text.strip_prefix(CLOSE_WITH)?.strip_prefix(' ')?;
+    let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+    let code = code.parse().map_or(CloseCode::NORMAL, close_code);
+    Some((code, reason.to_owned()))
+}
+
+fn close_code(code: u16) -> CloseCode {
+    CloseCode::new(code).unwrap_or(CloseCode::NORMAL)
 }
 
 /// The async adapters share one `WebSocket` type, so one client implementation per executor
@@ -130,6 +170,9 @@ macro_rules! async_client {
             }
             fn close_received(&self) -> Option<CloseFrame> {
                 self.ws.close_received().cloned()
+            }
+            fn subprotocol(&self) -> Option<String> {
+                self.ws.subprotocol().map(str::to_owned)
             }
         }
     };
@@ -176,6 +219,9 @@ impl Client for TokioClient {
     fn close_received(&self) -> Option<CloseFrame> {
         self.ws.close_received().cloned()
     }
+    fn subprotocol(&self) -> Option<String> {
+        self.ws.subprotocol().map(str::to_owned)
+    }
 }
 
 struct BlockingClient {
@@ -203,14 +249,17 @@ impl Client for BlockingClient {
     fn close_received(&self) -> Option<CloseFrame> {
         self.ws.close_received().cloned()
     }
+    fn subprotocol(&self) -> Option<String> {
+        self.ws.subprotocol().map(str::to_owned)
+    }
 }
 
 /// The echo loop body shared by the async servers: repeat, or close when asked.
 macro_rules! echo_loop {
     ($ws:expr) => {
         while let Some(Ok(message)) = $ws.recv().await {
-            if is_close_request(&message) {
-                let _ = $ws.close(server_close_code(), "bye").await;
+            if let Some((code, reason)) = close_request(&message) {
+                let _ = $ws.close(code, &reason).await;
                 break;
             }
             if $ws.feed(message).await.is_err() {
@@ -228,7 +277,7 @@ fn tokio_echo(tx: &mpsc::Sender<String>) {
         return;
     };
     rt.block_on(async {
-        let config = wsproto_tokio::ServerConfig::default().limits(big_limits());
+        let config = echo_config();
         let Ok(mut server) = wsproto_tokio::Server::bind_with("127.0.0.1:0", config).await else {
             return;
         };
@@ -240,7 +289,7 @@ fn tokio_echo(tx: &mpsc::Sender<String>) {
 }
 
 async fn smol_echo(tx: &mpsc::Sender<String>) {
-    let config = wsproto_smol::ServerConfig::default().limits(big_limits());
+    let config = echo_config();
     let Ok(mut server) = wsproto_smol::Server::bind_with("127.0.0.1:0", config).await else {
         return;
     };
@@ -251,7 +300,7 @@ async fn smol_echo(tx: &mpsc::Sender<String>) {
 }
 
 async fn async_std_echo(tx: &mpsc::Sender<String>) {
-    let config = wsproto_async_std::ServerConfig::default().limits(big_limits());
+    let config = echo_config();
     let Ok(mut server) = wsproto_async_std::Server::bind_with("127.0.0.1:0", config).await else {
         return;
     };
@@ -262,7 +311,7 @@ async fn async_std_echo(tx: &mpsc::Sender<String>) {
 }
 
 fn blocking_echo(tx: &mpsc::Sender<String>) {
-    let config = wsproto_blocking::ServerConfig::default().limits(big_limits());
+    let config = echo_config();
     let Ok(server) = wsproto_blocking::Server::bind_with("127.0.0.1:0", config) else {
         return;
     };
@@ -270,8 +319,8 @@ fn blocking_echo(tx: &mpsc::Sender<String>) {
     while let Ok(mut ws) = server.accept() {
         thread::spawn(move || {
             while let Some(Ok(message)) = ws.recv() {
-                if is_close_request(&message) {
-                    let _ = ws.close(server_close_code(), "bye");
+                if let Some((code, reason)) = close_request(&message) {
+                    let _ = ws.close(code, &reason);
                     break;
                 }
                 if ws.feed(message).is_err() {
