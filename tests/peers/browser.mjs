@@ -2,12 +2,13 @@
 // (a text and a 1 MiB binary echo over the browser's own WebSocket), waits at most 30 s for
 // `#status` to start with SELFTEST and prints it.
 //
-//   node browser.mjs http://127.0.0.1:PORT/?selftest
+//   node browser.mjs http://127.0.0.1:PORT/?selftest [EXPECTED-STATUS-PREFIX]
 //
 // playwright-core comes from $WSPROTO_NODE_DIR/node_modules (default: node/ beside this
 // file); Chromium is the system one ($WSPROTO_CHROMIUM, default /usr/bin/chromium). Chromium
-// offers permessage-deflate, which the server must decline: the page then reports
-// `no-extensions`, and anything but `SELFTEST PASS no-extensions` exits 1.
+// offers permessage-deflate: a plain `wsproto serve` must decline it (the page then reports
+// `no-extensions`, the default expectation); `wsproto serve --deflate` must accept it
+// (expect `SELFTEST PASS permessage-deflate`). Any other status exits 1.
 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -48,4 +49,6 @@ try {
   await browser?.close();
 }
 console.log(status);
-process.exit(status === 'SELFTEST PASS no-extensions' ? 0 : 1);
+// The status must start with the expected prefix (argument 2): the extensions in use follow PASS.
+const expected = process.argv[3] || 'SELFTEST PASS no-extensions';
+process.exit(status.startsWith(expected) ? 0 : 1);

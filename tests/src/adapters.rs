@@ -44,12 +44,19 @@ impl ServerKind {
     /// Starts an echo server in a background thread; returns its `ws://` URL.
     #[must_use]
     pub fn start_echo(self) -> String {
+        self.start_echo_with(false)
+    }
+
+    /// Starts an echo server that also accepts permessage-deflate when `deflate` is set.
+    #[must_use]
+    pub fn start_echo_with(self, deflate: bool) -> String {
         let (tx, rx) = mpsc::channel();
+        let config = echo_config().deflate(deflate.then(wsproto_tokio::DeflateConfig::default));
         thread::spawn(move || match self {
-            Self::Tokio => tokio_echo(&tx),
-            Self::Smol => smol::block_on(smol_echo(&tx)),
-            Self::AsyncStd => async_std::task::block_on(async_std_echo(&tx)),
-            Self::Blocking => blocking_echo(&tx),
+            Self::Tokio => tokio_echo(&tx, config),
+            Self::Smol => smol::block_on(smol_echo(&tx, config)),
+            Self::AsyncStd => async_std::task::block_on(async_std_echo(&tx, config)),
+            Self::Blocking => blocking_echo(&tx, config),
         });
         rx.recv().expect("server started")
     }
@@ -70,7 +77,19 @@ impl ClientKind {
         url: &str,
         subprotocols: &[&str],
     ) -> Result<Box<dyn Client>, String> {
-        let options = client_config(subprotocols);
+        self.connect_with(url, subprotocols, false)
+    }
+
+    /// Like [`connect_offering`](Self::connect_offering), also offering permessage-deflate
+    /// when `deflate` is set.
+    pub fn connect_with(
+        self,
+        url: &str,
+        subprotocols: &[&str],
+        deflate: bool,
+    ) -> Result<Box<dyn Client>, String> {
+        let options = client_config(subprotocols)
+            .deflate(deflate.then(wsproto_tokio::DeflateConfig::default));
         Ok(match self {
             Self::Tokio => {
                 let rt = tokio::runtime::Builder::new_current_thread()
@@ -174,6 +193,9 @@ macro_rules! async_client {
             fn subprotocol(&self) -> Option<String> {
                 self.ws.subprotocol().map(str::to_owned)
             }
+            fn compressed(&self) -> bool {
+                self.ws.connection().has_extension()
+            }
         }
     };
 }
@@ -222,6 +244,9 @@ impl Client for TokioClient {
     fn subprotocol(&self) -> Option<String> {
         self.ws.subprotocol().map(str::to_owned)
     }
+    fn compressed(&self) -> bool {
+        self.ws.connection().has_extension()
+    }
 }
 
 struct BlockingClient {
@@ -252,6 +277,9 @@ impl Client for BlockingClient {
     fn subprotocol(&self) -> Option<String> {
         self.ws.subprotocol().map(str::to_owned)
     }
+    fn compressed(&self) -> bool {
+        self.ws.connection().has_extension()
+    }
 }
 
 /// The echo loop body shared by the async servers: repeat, or close when asked.
@@ -269,7 +297,7 @@ macro_rules! echo_loop {
     };
 }
 
-fn tokio_echo(tx: &mpsc::Sender<String>) {
+fn tokio_echo(tx: &mpsc::Sender<String>, config: ServerConfig) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -277,7 +305,6 @@ fn tokio_echo(tx: &mpsc::Sender<String>) {
         return;
     };
     rt.block_on(async {
-        let config = echo_config();
         let Ok(mut server) = wsproto_tokio::Server::bind_with("127.0.0.1:0", config).await else {
             return;
         };
@@ -288,8 +315,7 @@ fn tokio_echo(tx: &mpsc::Sender<String>) {
     });
 }
 
-async fn smol_echo(tx: &mpsc::Sender<String>) {
-    let config = echo_config();
+async fn smol_echo(tx: &mpsc::Sender<String>, config: ServerConfig) {
     let Ok(mut server) = wsproto_smol::Server::bind_with("127.0.0.1:0", config).await else {
         return;
     };
@@ -299,8 +325,7 @@ async fn smol_echo(tx: &mpsc::Sender<String>) {
     }
 }
 
-async fn async_std_echo(tx: &mpsc::Sender<String>) {
-    let config = echo_config();
+async fn async_std_echo(tx: &mpsc::Sender<String>, config: ServerConfig) {
     let Ok(mut server) = wsproto_async_std::Server::bind_with("127.0.0.1:0", config).await else {
         return;
     };
@@ -310,8 +335,7 @@ async fn async_std_echo(tx: &mpsc::Sender<String>) {
     }
 }
 
-fn blocking_echo(tx: &mpsc::Sender<String>) {
-    let config = echo_config();
+fn blocking_echo(tx: &mpsc::Sender<String>, config: ServerConfig) {
     let Ok(server) = wsproto_blocking::Server::bind_with("127.0.0.1:0", config) else {
         return;
     };

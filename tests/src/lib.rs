@@ -54,6 +54,8 @@ pub trait Client {
     fn close_received(&self) -> Option<CloseFrame>;
     /// The subprotocol the server selected, if any.
     fn subprotocol(&self) -> Option<String>;
+    /// Whether permessage-deflate was negotiated.
+    fn compressed(&self) -> bool;
 
     /// The next whole data message, skipping control events.
     fn recv(&mut self) -> Option<Result<Message, String>> {

@@ -43,8 +43,9 @@ pub enum Peer {
 }
 
 impl Peer {
-    /// The command running this peer's program with `args` (`server`, or `client URL`).
-    fn command(self, args: &[&str]) -> Result<Command, String> {
+    /// The command running this peer's program with `args` (`server`, or `client URL`);
+    /// with `deflate` its server accepts permessage-deflate and its client requires it.
+    fn command(self, args: &[&str], deflate: bool) -> Result<Command, String> {
         let mut command = match self {
             Self::Python => {
                 let python = env_program(
@@ -63,14 +64,18 @@ impl Peer {
                 command
             }
         };
-        command.args(args);
+        command
+            .args(args)
+            .env("WSPROTO_DEFLATE", if deflate { "1" } else { "0" });
         Ok(command)
     }
 
     /// Starts this peer's echo server; returns it (killed on drop) and its `ws://` URL.
-    fn start_echo(self) -> Result<(ChildGuard, String), String> {
-        let mut server =
-            ChildGuard::spawn(&format!("{self:?} server"), self.command(&["server"])?)?;
+    fn start_echo(self, deflate: bool) -> Result<(ChildGuard, String), String> {
+        let mut server = ChildGuard::spawn(
+            &format!("{self:?} server"),
+            self.command(&["server"], deflate)?,
+        )?;
         let port = server.wait_for_line(|line| line.strip_prefix("PORT ").map(str::to_owned))?;
         Ok((server, format!("ws://127.0.0.1:{port}/")))
     }
@@ -284,26 +289,32 @@ fn at(step: &Step, name: &'static str) {
 /// Direction one: the peer's checking client against our echo server on `server`.
 /// The peer checks text, binary, 1 MiB and 16 MiB echoes, a fragmented message, a ping and
 /// its pong, subprotocol negotiation, the echo of its 4001 close, and a `close-with` close.
-pub fn peer_client_against(peer: Peer, server: ServerKind) -> Result<(), String> {
-    let url = server.start_echo();
+///
+/// With `deflate` our server accepts permessage-deflate and the peer requires it to be
+/// negotiated (both peers offer it by default); without, the offer must be declined.
+pub fn peer_client_against(peer: Peer, server: ServerKind, deflate: bool) -> Result<(), String> {
+    let url = server.start_echo_with(deflate);
     ChildGuard::spawn(
         &format!("{peer:?} client -> {server:?} server"),
-        peer.command(&["client", &url])?,
+        peer.command(&["client", &url], deflate)?,
     )?
     .expect_exit("PASS")
 }
 
 /// Direction two: our `client` adapter against the peer's echo server, with the same checks
 /// as [`peer_client_against`].
-pub fn client_against_peer(client: ClientKind, peer: Peer) -> Result<(), String> {
-    let (server, url) = peer.start_echo()?;
+///
+/// With `deflate` our client offers permessage-deflate, the peer's server accepts it, and the
+/// client checks it was negotiated.
+pub fn client_against_peer(client: ClientKind, peer: Peer, deflate: bool) -> Result<(), String> {
+    let (server, url) = peer.start_echo(deflate)?;
     let what = format!("{client:?} client -> {peer:?} server");
     // Our client runs on its own thread so a hang is cut off here; once `server` drops (and
     // the peer is killed) that thread's socket fails and it ends by itself.
     let step: Step = Arc::new(Mutex::new("start"));
     let handle = thread::spawn({
         let step = Arc::clone(&step);
-        move || exchange(client, &url, &step)
+        move || exchange(client, &url, &step, deflate)
     });
     let deadline = Instant::now() + PEER_LIMIT;
     while !handle.is_finished() && Instant::now() < deadline {
@@ -385,13 +396,14 @@ fn close_code(code: u16) -> Result<CloseCode, String> {
 }
 
 /// The checks one of our clients runs against any echo server at `url`.
-fn exchange(client: ClientKind, url: &str, step: &Step) -> Result<(), String> {
+fn exchange(client: ClientKind, url: &str, step: &Step, deflate: bool) -> Result<(), String> {
     at(step, "connect");
     let mut ws = client
-        .connect_offering(url, &OFFER)
+        .connect_with(url, &OFFER, deflate)
         .map_err(|e| format!("connect: {e}"))?;
     let ws = &mut *ws;
     check("subprotocol", ws.subprotocol().as_deref(), Some(OFFER[0]))?;
+    check("permessage-deflate negotiated", ws.compressed(), deflate)?;
 
     echo(ws, step, "text", Message::text("héllo ✓"))?;
     echo(ws, step, "binary", Message::binary(vec![1, 2, 3]))?;
@@ -461,7 +473,10 @@ fn cli_runtime(server: ServerKind) -> &'static str {
 /// Headless Chromium against the real `wsproto serve` binary on `server`'s runtime: the test
 /// page's self-test (a text and a 1 MiB binary echo) must pass, with permessage-deflate —
 /// which Chromium offers — declined.
-pub fn browser_against(server: ServerKind) -> Result<(), String> {
+///
+/// With `deflate`, `wsproto serve --deflate` must accept Chromium's offer and the self-test
+/// runs compressed (the page reports `permessage-deflate`).
+pub fn browser_against(server: ServerKind, deflate: bool) -> Result<(), String> {
     let bin = env_program(
         "WSPROTO_BIN",
         "build the binary (cargo build -p wsproto-cli) and set WSPROTO_BIN=target/debug/wsproto",
@@ -478,6 +493,9 @@ pub fn browser_against(server: ServerKind) -> Result<(), String> {
         "--runtime",
         cli_runtime(server),
     ]);
+    if deflate {
+        serve.arg("--deflate");
+    }
     let mut serve = ChildGuard::spawn(
         &format!("wsproto serve --runtime {}", cli_runtime(server)),
         serve,
@@ -487,12 +505,18 @@ pub fn browser_against(server: ServerKind) -> Result<(), String> {
             .map(|rest| format!("http://{}?selftest", rest))
     })?;
 
+    let expected = if deflate {
+        "SELFTEST PASS permessage-deflate"
+    } else {
+        "SELFTEST PASS no-extensions"
+    };
     let mut browser = node_command()?;
     browser
         .arg(repo_root().join("tests/peers/browser.mjs"))
         .arg(&url)
+        .arg(expected)
         .env("WSPROTO_CHROMIUM", &chromium);
     ChildGuard::spawn(&format!("Chromium -> {server:?} serve"), browser)?
-        .expect_exit("SELFTEST PASS no-extensions")
+        .expect_exit(expected)
         .map_err(|e| format!("{e}\n{}", serve.failure("server output")))
 }

@@ -2,7 +2,8 @@
 //! `websockets` and Node `ws` clients against each of our echo servers, each of our clients
 //! against their echo servers (text, binary, 1 MiB, 16 MiB, fragmented, ping RTT,
 //! subprotocols, close codes both ways), and headless Chromium running the test page's
-//! self-test against the real `wsproto serve` on each runtime.
+//! self-test against the real `wsproto serve` on each runtime. Every case runs twice: with
+//! permessage-deflate declined, and (`_deflate`) negotiated and in use.
 //!
 //! The peers are installed by `./scripts/test.sh`, which also sets the environment variables
 //! these tests read; without them every test here fails saying what to install.
@@ -24,26 +25,49 @@ macro_rules! interop {
 }
 
 interop! {
-    python_client_to_tokio: peer_client_against(Peer::Python, ServerKind::Tokio);
-    python_client_to_smol: peer_client_against(Peer::Python, ServerKind::Smol);
-    python_client_to_async_std: peer_client_against(Peer::Python, ServerKind::AsyncStd);
-    python_client_to_blocking: peer_client_against(Peer::Python, ServerKind::Blocking);
-    tokio_to_python_server: client_against_peer(ClientKind::Tokio, Peer::Python);
-    smol_to_python_server: client_against_peer(ClientKind::Smol, Peer::Python);
-    async_std_to_python_server: client_against_peer(ClientKind::AsyncStd, Peer::Python);
-    blocking_to_python_server: client_against_peer(ClientKind::Blocking, Peer::Python);
+    python_client_to_tokio: peer_client_against(Peer::Python, ServerKind::Tokio, false);
+    python_client_to_smol: peer_client_against(Peer::Python, ServerKind::Smol, false);
+    python_client_to_async_std: peer_client_against(Peer::Python, ServerKind::AsyncStd, false);
+    python_client_to_blocking: peer_client_against(Peer::Python, ServerKind::Blocking, false);
+    tokio_to_python_server: client_against_peer(ClientKind::Tokio, Peer::Python, false);
+    smol_to_python_server: client_against_peer(ClientKind::Smol, Peer::Python, false);
+    async_std_to_python_server: client_against_peer(ClientKind::AsyncStd, Peer::Python, false);
+    blocking_to_python_server: client_against_peer(ClientKind::Blocking, Peer::Python, false);
 
-    node_client_to_tokio: peer_client_against(Peer::Node, ServerKind::Tokio);
-    node_client_to_smol: peer_client_against(Peer::Node, ServerKind::Smol);
-    node_client_to_async_std: peer_client_against(Peer::Node, ServerKind::AsyncStd);
-    node_client_to_blocking: peer_client_against(Peer::Node, ServerKind::Blocking);
-    tokio_to_node_server: client_against_peer(ClientKind::Tokio, Peer::Node);
-    smol_to_node_server: client_against_peer(ClientKind::Smol, Peer::Node);
-    async_std_to_node_server: client_against_peer(ClientKind::AsyncStd, Peer::Node);
-    blocking_to_node_server: client_against_peer(ClientKind::Blocking, Peer::Node);
+    node_client_to_tokio: peer_client_against(Peer::Node, ServerKind::Tokio, false);
+    node_client_to_smol: peer_client_against(Peer::Node, ServerKind::Smol, false);
+    node_client_to_async_std: peer_client_against(Peer::Node, ServerKind::AsyncStd, false);
+    node_client_to_blocking: peer_client_against(Peer::Node, ServerKind::Blocking, false);
+    tokio_to_node_server: client_against_peer(ClientKind::Tokio, Peer::Node, false);
+    smol_to_node_server: client_against_peer(ClientKind::Smol, Peer::Node, false);
+    async_std_to_node_server: client_against_peer(ClientKind::AsyncStd, Peer::Node, false);
+    blocking_to_node_server: client_against_peer(ClientKind::Blocking, Peer::Node, false);
 
-    chromium_to_tokio_serve: browser_against(ServerKind::Tokio);
-    chromium_to_smol_serve: browser_against(ServerKind::Smol);
-    chromium_to_async_std_serve: browser_against(ServerKind::AsyncStd);
-    chromium_to_blocking_serve: browser_against(ServerKind::Blocking);
+    chromium_to_tokio_serve: browser_against(ServerKind::Tokio, false);
+    chromium_to_smol_serve: browser_against(ServerKind::Smol, false);
+    chromium_to_async_std_serve: browser_against(ServerKind::AsyncStd, false);
+    chromium_to_blocking_serve: browser_against(ServerKind::Blocking, false);
+
+    python_client_to_tokio_deflate: peer_client_against(Peer::Python, ServerKind::Tokio, true);
+    python_client_to_smol_deflate: peer_client_against(Peer::Python, ServerKind::Smol, true);
+    python_client_to_async_std_deflate: peer_client_against(Peer::Python, ServerKind::AsyncStd, true);
+    python_client_to_blocking_deflate: peer_client_against(Peer::Python, ServerKind::Blocking, true);
+    tokio_to_python_server_deflate: client_against_peer(ClientKind::Tokio, Peer::Python, true);
+    smol_to_python_server_deflate: client_against_peer(ClientKind::Smol, Peer::Python, true);
+    async_std_to_python_server_deflate: client_against_peer(ClientKind::AsyncStd, Peer::Python, true);
+    blocking_to_python_server_deflate: client_against_peer(ClientKind::Blocking, Peer::Python, true);
+
+    node_client_to_tokio_deflate: peer_client_against(Peer::Node, ServerKind::Tokio, true);
+    node_client_to_smol_deflate: peer_client_against(Peer::Node, ServerKind::Smol, true);
+    node_client_to_async_std_deflate: peer_client_against(Peer::Node, ServerKind::AsyncStd, true);
+    node_client_to_blocking_deflate: peer_client_against(Peer::Node, ServerKind::Blocking, true);
+    tokio_to_node_server_deflate: client_against_peer(ClientKind::Tokio, Peer::Node, true);
+    smol_to_node_server_deflate: client_against_peer(ClientKind::Smol, Peer::Node, true);
+    async_std_to_node_server_deflate: client_against_peer(ClientKind::AsyncStd, Peer::Node, true);
+    blocking_to_node_server_deflate: client_against_peer(ClientKind::Blocking, Peer::Node, true);
+
+    chromium_to_tokio_serve_deflate: browser_against(ServerKind::Tokio, true);
+    chromium_to_smol_serve_deflate: browser_against(ServerKind::Smol, true);
+    chromium_to_async_std_serve_deflate: browser_against(ServerKind::AsyncStd, true);
+    chromium_to_blocking_serve_deflate: browser_against(ServerKind::Blocking, true);
 }

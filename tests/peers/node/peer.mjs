@@ -29,11 +29,16 @@ function pattern(size) {
   return data;
 }
 
+// WSPROTO_DEFLATE=1: the server accepts permessage-deflate and the client requires it to be
+// negotiated; otherwise the server declines it and the client requires it to be absent.
+const DEFLATE = process.env.WSPROTO_DEFLATE === '1';
+
 function runServer() {
   const server = new WebSocketServer({
     host: '127.0.0.1',
     port: 0,
     maxPayload: MAX_PAYLOAD,
+    perMessageDeflate: DEFLATE,
     // `protocols` is a Set in the client's order of preference.
     handleProtocols: (protocols) => [...protocols].find((p) => SUPPORTED.includes(p)) ?? false,
   });
@@ -106,6 +111,7 @@ async function open(url, protocols) {
 async function runClient(url) {
   let ws = await open(url, ['chat.v2', 'chat.v1']);
   expect('subprotocol', ws.protocol, 'chat.v2');
+  expect('permessage-deflate negotiated', ws.extensions.includes('permessage-deflate'), DEFLATE);
   await echoCheck(ws, 'text', 'héllo ✓');
   await echoCheck(ws, 'binary', Buffer.from([1, 2, 3]));
   await echoCheck(ws, '1 MiB', pattern(1 << 20));

@@ -12,6 +12,7 @@ Every step is bounded by STEP_TIMEOUT seconds.
 """
 
 import asyncio
+import os
 import sys
 
 from websockets.asyncio.client import connect
@@ -49,6 +50,16 @@ async def echo(ws):
         pass
 
 
+# WSPROTO_DEFLATE=1: the server accepts permessage-deflate and the client requires it to be
+# negotiated; otherwise the server declines it and the client requires it to be absent.
+DEFLATE = os.environ.get("WSPROTO_DEFLATE") == "1"
+
+
+def negotiated_deflate(ws):
+    header = ws.response.headers.get("Sec-WebSocket-Extensions") or ""
+    return "permessage-deflate" in header
+
+
 async def run_server():
     async with serve(
         echo,
@@ -58,6 +69,7 @@ async def run_server():
         select_subprotocol=select_subprotocol,
         max_size=MAX_SIZE,
         ping_interval=None,
+        compression="deflate" if DEFLATE else None,
     ) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         print(f"PORT {port}", flush=True)
@@ -92,6 +104,7 @@ async def run_client(url):
     opts = dict(max_size=MAX_SIZE, ping_interval=None, open_timeout=STEP_TIMEOUT)
     ws = await step("connect", connect(url, subprotocols=["chat.v2", "chat.v1"], **opts))
     expect("subprotocol", ws.subprotocol, "chat.v2")
+    expect("permessage-deflate negotiated", negotiated_deflate(ws), DEFLATE)
     await echo_check(ws, "text", "héllo ✓")
     await echo_check(ws, "binary", b"\x01\x02\x03")
     await echo_check(ws, "1 MiB", pattern(1 << 20))
