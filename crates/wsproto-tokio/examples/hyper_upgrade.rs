@@ -2,9 +2,10 @@
 //! request and writes our `101 Switching Protocols`, then the upgraded connection is wrapped
 //! with `wsproto_tokio::from_upgraded` and echoes messages. Other requests get a text page.
 //!
-//! hyper knows nothing of WebSocket, so the handler checks what RFC 6455 §4.2.1 asks: `GET`,
-//! `Upgrade: websocket`, `Connection: upgrade`, `Sec-WebSocket-Version: 13` (else 426) and a
-//! 16-byte base64 `Sec-WebSocket-Key`, answered with `wsproto_core::handshake::accept_key`.
+//! hyper knows nothing of WebSocket: the handler hands the parsed request to
+//! `wsproto_core::handshake::Request::from_parts`, which applies the RFC 6455 §4.2.1 checks
+//! (method, `Upgrade`, `Connection`, a 16-byte key, version 13) and yields the accept key, or
+//! an error carrying the HTTP status to answer with.
 //!
 //! Run a real server with `cargo run -p wsproto-tokio --example hyper_upgrade -- 127.0.0.1:8080`
 //! (`curl http://127.0.0.1:8080/` for the page, WebSocket clients on `ws://127.0.0.1:8080/`).
@@ -17,22 +18,21 @@ use std::net::SocketAddr;
 use futures_util::TryFutureExt;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::header::{self, HeaderMap, HeaderName};
+use hyper::header;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::upgrade::Upgraded;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wsproto_core::handshake::accept_key;
+use wsproto_core::handshake::Request as WsRequest;
 use wsproto_tokio::{CloseCode, Config, Limits, Role, connect};
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
 type HttpResult = hyper::http::Result<Response<Full<Bytes>>>;
 
 const PAGE: &str = "plain HTTP here; WebSocket clients get echoes\n";
-const BAD_UPGRADE: &str = "an upgrade needs GET, Connection: upgrade and a 16-byte base64 key\n";
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -58,24 +58,38 @@ async fn serve(listener: TcpListener) -> Result<()> {
 }
 
 async fn handle(request: Request<Incoming>) -> HttpResult {
-    let headers = request.headers();
-    if !has_token(headers, header::UPGRADE, "websocket") {
-        return text(StatusCode::OK, PAGE);
+    if !request.headers().contains_key(header::UPGRADE) {
+        return text(StatusCode::OK, PAGE.to_owned());
     }
-    let version = headers.get(header::SEC_WEBSOCKET_VERSION);
-    if version.is_none_or(|version| version != "13") {
-        // RFC 6455 §4.4: refuse, naming the version we speak.
-        return Response::builder()
-            .status(StatusCode::UPGRADE_REQUIRED)
-            .header(header::SEC_WEBSOCKET_VERSION, "13")
-            .body(Full::default());
-    }
-    let upgrade = has_token(headers, header::CONNECTION, "upgrade");
-    let accept = match headers.get(header::SEC_WEBSOCKET_KEY) {
-        Some(key) if upgrade && request.method() == Method::GET && is_valid_key(key.as_bytes()) => {
-            accept_key(key.as_bytes())
+    // hyper parsed the request; wsproto-core checks it as RFC 6455 §4.2.1 asks.
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
+        .collect();
+    let upgrade = match WsRequest::from_parts(
+        request.method().as_str(),
+        &request.uri().to_string(),
+        headers,
+    ) {
+        Ok(upgrade) => upgrade,
+        Err(error) => {
+            let status = error
+                .http_status()
+                .and_then(|s| StatusCode::from_u16(s).ok());
+            let mut response = text(
+                status.unwrap_or(StatusCode::BAD_REQUEST),
+                format!("{error}\n"),
+            )?;
+            if response.status() == StatusCode::UPGRADE_REQUIRED {
+                // RFC 6455 §4.4: a version we cannot speak is answered with the one we can.
+                let thirteen = header::HeaderValue::from_static("13");
+                response
+                    .headers_mut()
+                    .insert(header::SEC_WEBSOCKET_VERSION, thirteen);
+            }
+            return Ok(response);
         }
-        _ => return text(StatusCode::BAD_REQUEST, BAD_UPGRADE),
     };
     // Resolves once hyper has written the 101 returned below, so it is awaited in a task.
     let upgrading = hyper::upgrade::on(request);
@@ -89,7 +103,7 @@ async fn handle(request: Request<Incoming>) -> HttpResult {
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::UPGRADE, "websocket")
         .header(header::CONNECTION, "Upgrade")
-        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .header(header::SEC_WEBSOCKET_ACCEPT, upgrade.accept_key())
         .body(Full::default())
 }
 
@@ -107,27 +121,11 @@ async fn echo(io: TokioIo<Upgraded>) {
     }
 }
 
-/// Whether the comma-separated lists in the `name` headers hold `token` (case-insensitive).
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|list| list.split(','))
-        .any(|item| item.trim().eq_ignore_ascii_case(token))
-}
-
-/// 16 bytes in base64 are 22 characters of the alphabet and `==` (RFC 6455 §4.1 point 7).
-fn is_valid_key(key: &[u8]) -> bool {
-    let alphabet = |b: &u8| b.is_ascii_alphanumeric() || *b == b'+' || *b == b'/';
-    key.len() == 24 && key.ends_with(b"==") && key[..22].iter().all(alphabet)
-}
-
-fn text(status: StatusCode, body: &'static str) -> HttpResult {
+fn text(status: StatusCode, body: String) -> HttpResult {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
+        .body(Full::new(Bytes::from(body)))
 }
 
 /// A plain GET by hand, then a WebSocket echo through the same server.

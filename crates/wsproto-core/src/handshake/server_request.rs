@@ -55,6 +55,40 @@ pub struct Request {
 }
 
 impl Request {
+    /// Validates an upgrade request that another HTTP stack (hyper, axum, ...) already parsed,
+    /// with the same RFC 6455 §4.2.1 checks the [`ServerHandshake`](super::ServerHandshake)
+    /// applies; HTTP/1.1 is assumed. On error, [`HandshakeError::http_status`] is the status
+    /// to answer with (426 wants `Sec-WebSocket-Version: 13` in the response).
+    ///
+    /// ```
+    /// use wsproto_core::handshake::Request;
+    /// let headers = [
+    ///     ("Host", "example.com"), ("Upgrade", "websocket"), ("Connection", "Upgrade"),
+    ///     ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="), ("Sec-WebSocket-Version", "13"),
+    /// ];
+    /// let headers = headers.iter().map(|(n, v)| (n.to_string(), v.as_bytes().to_vec())).collect();
+    /// let request = Request::from_parts("GET", "/chat", headers).unwrap();
+    /// assert_eq!(request.accept_key(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    /// ```
+    pub fn from_parts(
+        method: &str,
+        path: &str,
+        headers: Vec<(String, Vec<u8>)>,
+    ) -> Result<Self, HandshakeError> {
+        validate(RawRequest {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            version: 1,
+            headers,
+        })
+    }
+
+    /// The `Sec-WebSocket-Accept` value answering this request's key (RFC 6455 §4.2.2).
+    #[must_use]
+    pub fn accept_key(&self) -> String {
+        super::accept_key(self.key.as_bytes())
+    }
+
     /// The request method: always `GET` (RFC 6455 §4.1 point 2).
     #[must_use]
     pub fn method(&self) -> &str {
