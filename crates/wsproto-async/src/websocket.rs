@@ -162,6 +162,14 @@ impl<T: Transport> WebSocket<T> {
         self.driver.conn.send(message).map_err(Error::Send)
     }
 
+    /// Sends `message` without compressing it even on a permessage-deflate connection (for
+    /// payloads that will not compress, such as media or random tokens).
+    pub async fn send_uncompressed(&mut self, message: Message) -> Result<()> {
+        poll_fn(|cx| self.driver.poll_send_ready(cx, Half::Writer)).await?;
+        self.driver.conn.send_uncompressed(message)?;
+        self.flush().await
+    }
+
     /// Sends a text message.
     pub async fn send_text(&mut self, text: &str) -> Result<()> {
         poll_fn(|cx| self.driver.poll_send_ready(cx, Half::Writer)).await?;

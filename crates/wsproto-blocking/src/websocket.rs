@@ -165,6 +165,13 @@ impl<S: BlockingTransport> WebSocket<S> {
         self.make_room()
     }
 
+    /// Sends `message` without compressing it even on a permessage-deflate connection (for
+    /// payloads that will not compress, such as media or random tokens).
+    pub fn send_uncompressed(&mut self, message: Message) -> Result<()> {
+        self.conn.send_uncompressed(message)?;
+        self.flush()
+    }
+
     /// Sends a text message.
     pub fn send_text(&mut self, text: &str) -> Result<()> {
         self.make_room()?;

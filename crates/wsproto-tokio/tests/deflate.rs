@@ -32,6 +32,10 @@ async fn compressed_messages_round_trip_when_both_sides_agree() {
             ws.send_binary(&binary).await.unwrap();
             assert_eq!(ws.recv().await.unwrap().unwrap(), Message::binary(binary));
         }
+        // Per-message opt-out: sent as is, and the echo (compressed again) still matches.
+        let raw = Message::binary(vec![42u8; 50_000]);
+        ws.send_uncompressed(raw.clone()).await.unwrap();
+        assert!(ws.recv().await.unwrap().unwrap() == raw);
         ws.close(CloseCode::NORMAL, "").await.unwrap();
     })
     .await

@@ -21,12 +21,12 @@ impl Connection {
     /// Fails without queuing anything if a Close was sent or received, a fragmented send is
     /// unfinished, or the write buffer is at its high-water mark.
     pub fn send_text(&mut self, text: &str) -> Result<(), SendError> {
-        self.send_data(MessageKind::Text, text.as_bytes(), None)
+        self.send_data(MessageKind::Text, text.as_bytes(), None, true)
     }
 
     /// Queues a binary message; see [`send_text`](Self::send_text) for the failure cases.
     pub fn send_binary(&mut self, data: &[u8]) -> Result<(), SendError> {
-        self.send_data(MessageKind::Binary, data, None)
+        self.send_data(MessageKind::Binary, data, None, true)
     }
 
     /// Queues a message the caller already owns; in the server role a large payload is queued
@@ -34,7 +34,17 @@ impl Connection {
     pub fn send(&mut self, message: Message) -> Result<(), SendError> {
         let kind = message.kind();
         let payload = message.into_payload();
-        self.send_data(kind, &payload, Some(&payload))
+        self.send_data(kind, &payload, Some(&payload), true)
+    }
+
+    /// Like [`send`](Self::send), but never through the negotiated extension: the message goes
+    /// out uncompressed even on a permessage-deflate connection (RFC 7692 allows it per
+    /// message). For payloads known not to compress (already-compressed media, random
+    /// tokens), this saves the CPU of trying.
+    pub fn send_uncompressed(&mut self, message: Message) -> Result<(), SendError> {
+        let kind = message.kind();
+        let payload = message.into_payload();
+        self.send_data(kind, &payload, Some(&payload), false)
     }
 
     /// Queues one piece of a message the caller fragments itself (Qt's
@@ -134,13 +144,14 @@ impl Connection {
         kind: MessageKind,
         payload: &[u8],
         owned: Option<&Bytes>,
+        transform: bool,
     ) -> Result<(), SendError> {
         self.check_open()?;
         if self.sending_fragmented {
             return Err(SendError::FragmentInProgress);
         }
         self.check_room()?;
-        if let Some(extension) = self.extension.as_mut() {
+        if let Some(extension) = self.extension.as_mut().filter(|_| transform) {
             self.scratch.clear();
             if let Ok(Some(rsv)) = extension.encode(kind, payload, &mut self.scratch) {
                 let encoded = self.scratch.split().freeze();

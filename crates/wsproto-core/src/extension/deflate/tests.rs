@@ -298,6 +298,31 @@ fn compression_shrinks_repetitive_messages_and_sets_rsv1_on_the_first_frame_only
     pair.server.advance_transmit(wire.len());
     pair.server.send_text("tiny").unwrap();
     assert_eq!(pair.server.transmit()[0], 0x81);
+    // Opted out per message: large but uncompressed, and the next one compresses again, its
+    // context untouched by the uncompressed one (a fresh pair: the bytes above were dropped).
+    let mut pair = negotiated_pair(
+        &DeflateConfig::default(),
+        &DeflateConfig::default(),
+        Delivery::Whole,
+        Limits::default(),
+    );
+    pair.server.send_text(&text).unwrap();
+    pair.server
+        .send_uncompressed(Message::text(text.clone()))
+        .unwrap();
+    let compressed_len = wire.len();
+    assert_eq!(
+        pair.server.buffered_amount(),
+        compressed_len + 10 + text.len(),
+        "second one sent as is"
+    );
+    pair.server.send_text(&text).unwrap();
+    pair.drive();
+    let got = joined(pair.client_seen.take());
+    assert!(
+        got.len() == 3 && got.iter().all(|m| m == &Message::text(text.clone())),
+        "all three decode"
+    );
 }
 
 #[test]
