@@ -111,6 +111,7 @@ pub struct ServerConfig {
     max_pending: usize,
     check: Option<RequestCheck>,
     plain_http: Option<PlainHttp>,
+    keep_headers: bool,
     #[cfg(feature = "deflate")]
     deflate: Option<wsproto_core::deflate::DeflateConfig>,
 }
@@ -126,6 +127,7 @@ impl Default for ServerConfig {
             max_pending: 1024,
             check: None,
             plain_http: None,
+            keep_headers: false,
             #[cfg(feature = "deflate")]
             deflate: None,
         }
@@ -213,6 +215,16 @@ impl ServerConfig {
         &self.limits
     }
 
+    /// Keeps the client's request headers after the upgrade, for
+    /// [`WebSocket::handshake`](crate::WebSocket::handshake)`().headers()`. Default off: they
+    /// would cost a few hundred bytes for the connection's whole life, and
+    /// [`check_request`](Self::check_request) sees every header either way.
+    #[must_use]
+    pub fn keep_request_headers(mut self, keep: bool) -> Self {
+        self.keep_headers = keep;
+        self
+    }
+
     /// Accepts permessage-deflate (RFC 7692) from clients that offer it, with these
     /// parameters; `None` (default) declines compression. Each compressed connection keeps
     /// zlib state (about 300 KB with the default 15-bit window and context takeover).
@@ -246,9 +258,14 @@ impl ServerConfig {
             accept = accept.extension(&answer);
             extension = Some(Box::new(deflate));
         }
+        let headers = if self.keep_headers {
+            request.headers().to_vec()
+        } else {
+            Vec::new()
+        };
         let info = HandshakeInfo::new(
             accept.selected_subprotocol().map(str::to_owned),
-            request.headers().to_vec(),
+            headers,
             Some(request.path().to_owned()),
         );
         Ok(Upgrade {

@@ -47,8 +47,9 @@ impl HandshakeInfo {
         self.subprotocol.as_deref()
     }
 
-    /// The peer's handshake headers: the server's response headers on a client, the client's
-    /// request headers on a server.
+    /// The peer's handshake headers: the server's response headers on a client; the client's
+    /// request headers on a server only with
+    /// [`ServerConfig::keep_request_headers`](crate::ServerConfig::keep_request_headers).
     #[must_use]
     pub fn headers(&self) -> &[(String, Vec<u8>)] {
         &self.headers

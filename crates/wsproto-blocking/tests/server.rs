@@ -49,10 +49,12 @@ fn subprotocol_follows_the_clients_preference_among_supported_ones() {
 #[test]
 fn request_check_refuses_foreign_origins_with_403() {
     bounded(|| {
-        let config = ServerConfig::default().check_request(|request| match request.origin() {
-            Some("https://good.example") => Ok(()),
-            _ => Err(HttpResponse::new(403).body("origin not allowed")),
-        });
+        let config = ServerConfig::default()
+            .keep_request_headers(true)
+            .check_request(|request| match request.origin() {
+                Some("https://good.example") => Ok(()),
+                _ => Err(HttpResponse::new(403).body("origin not allowed")),
+            });
         let server = Server::bind_with("127.0.0.1:0", config).unwrap();
         let url = server.url();
         let error =

@@ -95,8 +95,9 @@ pub struct Connection {
     scratch: BytesMut,
     /// An outgoing fragmented message is unfinished.
     sending_fragmented: bool,
-    close_sent: Option<CloseFrame>,
-    close_received: Option<CloseFrame>,
+    // Boxed: a closed connection is rare, an idle open one common; keep the struct small.
+    close_sent: Option<Box<CloseFrame>>,
+    close_received: Option<Box<CloseFrame>>,
     closed: bool,
     error: Option<ProtocolError>,
     close_deadline: Option<Instant>,
@@ -260,13 +261,13 @@ impl Connection {
     /// The Close frame we sent, if any (our code and reason).
     #[must_use]
     pub fn close_sent(&self) -> Option<&CloseFrame> {
-        self.close_sent.as_ref()
+        self.close_sent.as_deref()
     }
 
     /// The Close frame the peer sent, if any (its code and reason).
     #[must_use]
     pub fn close_received(&self) -> Option<&CloseFrame> {
-        self.close_received.as_ref()
+        self.close_received.as_deref()
     }
 
     /// The protocol error that failed this connection, if any.

@@ -269,7 +269,7 @@ impl Connection {
             }
             _ => {
                 let close = CloseFrame::parse(&payload)?;
-                self.close_received = Some(close.clone());
+                self.close_received = Some(alloc::boxed::Box::new(close.clone()));
                 self.read = BytesMut::new();
                 self.incoming = Default::default();
                 if self.close_sent.is_none() {

@@ -240,7 +240,7 @@ impl Connection {
             2 + reason.len()
         };
         self.queue_frame(true, 0, OpCode::Close, &payload[..len], None);
-        self.close_sent = Some(frame);
+        self.close_sent = Some(alloc::boxed::Box::new(frame));
         if self.close_received.is_some() {
             self.closed = true;
             self.close_deadline = None;
