@@ -477,7 +477,8 @@ pub fn accept_one(
             wsproto_smol::accept_stream(stream, config).await.map(drop)
         }),
         ServerKind::AsyncStd => async_std::task::block_on(async {
-            let stream = async_std::net::TcpStream::from(stream);
+            let stream =
+                wsproto_async_std::TcpStream::from(async_std::net::TcpStream::from(stream));
             wsproto_async_std::accept_stream(stream, config)
                 .await
                 .map(drop)

@@ -20,10 +20,13 @@
 //! # }
 //! ```
 
-use std::io;
-use std::net::SocketAddr;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::net::{Shutdown, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
-use async_std::net::{TcpListener as StdListener, TcpStream};
+use async_std::net::TcpListener as StdListener;
+use futures_io::{AsyncRead, AsyncWrite};
 #[cfg(feature = "deflate")]
 pub use wsproto_futures::DeflateConfig;
 pub use wsproto_futures::{
@@ -49,9 +52,9 @@ pub async fn connect(url: &str) -> Result<WebSocket> {
 /// Connects to a `ws://` URL with `options`.
 pub async fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket> {
     wsproto_futures::connect_with(url, options, |host, port| async move {
-        let stream = TcpStream::connect((host.as_str(), port)).await?;
+        let stream = async_std::net::TcpStream::connect((host.as_str(), port)).await?;
         stream.set_nodelay(true)?;
-        Ok(stream)
+        Ok(TcpStream(stream))
     })
     .await
 }
@@ -70,10 +73,94 @@ impl wsproto_futures::Listener for TcpListener {
     async fn accept(&self) -> io::Result<TcpStream> {
         let (stream, _) = self.0.accept().await?;
         stream.set_nodelay(true)?;
-        Ok(stream)
+        Ok(TcpStream(stream))
     }
 
     fn local_addr(&self) -> io::Result<SocketAddr> {
         self.0.local_addr()
+    }
+}
+
+/// async-std's TCP stream, with a `poll_close` that really ends the sending direction.
+///
+/// async-std's own `poll_close` only flushes, so the peer would never see our end of stream
+/// after a closing handshake (RFC 6455 §7.1.1 wants the server to close TCP first); this
+/// wrapper shuts the write side down, as smol's stream does.
+#[derive(Debug)]
+pub struct TcpStream(async_std::net::TcpStream);
+
+impl TcpStream {
+    /// The async-std stream.
+    pub fn get_ref(&self) -> &async_std::net::TcpStream {
+        &self.0
+    }
+
+    /// Unwraps the async-std stream.
+    pub fn into_inner(self) -> async_std::net::TcpStream {
+        self.0
+    }
+}
+
+impl From<async_std::net::TcpStream> for TcpStream {
+    fn from(stream: async_std::net::TcpStream) -> Self {
+        Self(stream)
+    }
+}
+
+impl AsyncRead for TcpStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+
+    fn poll_read_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &mut [IoSliceMut<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read_vectored(cx, bufs)
+    }
+}
+
+impl AsyncWrite for TcpStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        ready!(Pin::new(&mut self.0).poll_flush(cx))?;
+        Poll::Ready(match self.0.shutdown(Shutdown::Write) {
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(()),
+            other => other,
+        })
+    }
+}
+
+impl wsproto_futures::PeerAddrs for TcpStream {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.0.peer_addr()
     }
 }

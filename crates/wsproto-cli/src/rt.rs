@@ -123,7 +123,7 @@ impl AsyncRt for Smol {
 }
 
 impl AsyncRt for AsyncStd {
-    type Io = wsproto_futures::FuturesIo<async_std::net::TcpStream>;
+    type Io = wsproto_futures::FuturesIo<wsproto_async_std::TcpStream>;
     type Server = wsproto_async_std::Server;
 
     fn block_on<F: Future>(future: F) -> F::Output {

@@ -83,8 +83,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for FuturesIo
     }
 }
 
-/// Streams that know their socket addresses: smol's and async-std's TCP streams (with this
-/// crate's `smol` / `async-std` features), or your own.
+/// Streams that know their socket addresses: smol's TCP stream (with this crate's `smol`
+/// feature), wsproto-async-std's, or your own.
 pub trait PeerAddrs {
     /// Our end's address.
     fn local_addr(&self) -> io::Result<SocketAddr>;
@@ -122,17 +122,6 @@ impl Timer for AsyncIoTimer {
 
 #[cfg(feature = "smol")]
 impl PeerAddrs for async_net::TcpStream {
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        Self::local_addr(self)
-    }
-
-    fn peer_addr(&self) -> io::Result<SocketAddr> {
-        Self::peer_addr(self)
-    }
-}
-
-#[cfg(feature = "async-std")]
-impl PeerAddrs for async_std::net::TcpStream {
     fn local_addr(&self) -> io::Result<SocketAddr> {
         Self::local_addr(self)
     }
