@@ -15,6 +15,7 @@ use std::time::Duration;
 use wsproto_core::{CloseCode, CloseFrame, Event, Limits, Message, MessageKind};
 
 mod adapters;
+pub mod conformance;
 pub mod hostile;
 pub mod peers;
 
