@@ -44,12 +44,39 @@ pub(crate) struct Driver<T: Transport> {
     shutdown_seen: bool,
     /// The round-trip time of the latest answered ping.
     pub(crate) last_rtt: Option<Duration>,
+    /// When to release the buffers if the connection stays quiet until then.
+    idle_release_at: Option<Instant>,
+    /// When bytes last arrived.
+    last_activity: Instant,
+    /// The buffers were released and nothing arrived since (no need to arm again).
+    released_since_activity: bool,
+    /// The idle deadline passed: release the buffers when the next read pends.
+    release_on_pending: bool,
     /// Set when the connection is split: wakes both halves on write readiness.
     write_wakers: Option<Arc<WakerPair>>,
     /// Draining input after the close, before the transport is dropped.
     linger: Linger<T::Timer>,
     /// A protocol error to report once the Close it caused has gone out.
     pending_error: Option<wsproto_core::ProtocolError>,
+}
+
+std::thread_local! {
+    /// Where idle connections on this thread read their next bytes (see `poll_read`).
+    static IDLE_READ: std::cell::RefCell<BytesMut> = std::cell::RefCell::new(BytesMut::new());
+}
+
+/// Size of the per-thread read buffer used by idle connections.
+const IDLE_READ_SIZE: usize = 8 * 1024;
+
+/// How long a connection must be quiet before its buffers are released.
+const IDLE_RELEASE: Duration = Duration::from_secs(1);
+
+/// The earlier of two optional deadlines.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// How long a closed connection keeps reading (and discarding) so its Close reaches a peer
@@ -83,6 +110,10 @@ impl<T: Transport> Driver<T> {
             shutdown: None,
             shutdown_seen: false,
             last_rtt: None,
+            idle_release_at: None,
+            last_activity: Instant::ZERO,
+            released_since_activity: false,
+            release_on_pending: false,
             write_wakers: None,
             linger: Linger::NotStarted,
             pending_error: None,
@@ -149,19 +180,59 @@ impl<T: Transport> Driver<T> {
                 continue;
             }
             let now = self.now();
-            match self.io.poll_read_buf(cx, self.conn.read_buffer()) {
+            match self.poll_read(cx, now) {
                 Poll::Ready(Ok(0)) => self.conn.handle_eof(now),
-                Poll::Ready(Ok(_)) => self.conn.handle_read(now),
+                Poll::Ready(Ok(_)) => {
+                    self.last_activity = now;
+                    self.released_since_activity = false;
+                    self.release_on_pending = false;
+                }
                 Poll::Ready(Err(error)) => return self.io_failed(error),
                 Poll::Pending => {
-                    // Nothing to read: the connection is idle. Give back the buffers (kept
-                    // if they hold a partial frame or unsent bytes) so an idle connection
-                    // costs only its fixed state; the next traffic allocates them again.
-                    self.conn.release_buffers();
+                    // Nothing to read. If the connection stays quiet for IDLE_RELEASE, its
+                    // buffers are given back (see `poll_timer`); releasing at once would
+                    // free and regrow them on every batch of a busy connection.
+                    if self.release_on_pending {
+                        // Quiet for IDLE_RELEASE: give the buffers back while we wait (they
+                        // were reserved for this very read, so release after it pended).
+                        self.conn.release_buffers();
+                        self.release_on_pending = false;
+                        self.released_since_activity = true;
+                    } else if self.idle_release_at.is_none() && !self.released_since_activity {
+                        self.idle_release_at = Some(now + IDLE_RELEASE);
+                        // Arm the timer for it (it cannot fire yet: the deadline is ahead).
+                        let _ = self.poll_timer(cx);
+                    }
                     return Poll::Pending;
                 }
             }
         }
+    }
+
+    /// Reads into the engine: straight into its buffer normally, or — while the buffers are
+    /// released on an idle connection — through a per-thread scratch buffer, so waiting for
+    /// the next message does not hold (or reallocate) a read buffer per connection.
+    fn poll_read(&mut self, cx: &mut Context<'_>, now: Instant) -> Poll<io::Result<usize>> {
+        if !self.released_since_activity {
+            let polled = self.io.poll_read_buf(cx, self.conn.read_buffer());
+            if let Poll::Ready(Ok(n)) = polled
+                && n > 0
+            {
+                self.conn.handle_read(now);
+            }
+            return polled;
+        }
+        IDLE_READ.with_borrow_mut(|scratch| {
+            scratch.clear();
+            scratch.reserve(IDLE_READ_SIZE);
+            let polled = self.io.poll_read_buf(cx, scratch);
+            if let Poll::Ready(Ok(n)) = polled
+                && n > 0
+            {
+                self.conn.handle_input(scratch, now);
+            }
+            polled
+        })
     }
 
     fn io_failed<V>(&mut self, error: io::Error) -> Poll<Option<Result<V, Error>>> {
@@ -180,7 +251,7 @@ impl<T: Transport> Driver<T> {
 
     /// Fires the engine's timers if due; returns whether one fired.
     fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(at) = self.conn.poll_timeout() else {
+        let Some(at) = earliest(self.conn.poll_timeout(), self.idle_release_at) else {
             self.timer_at = None;
             return false;
         };
@@ -192,8 +263,22 @@ impl<T: Transport> Driver<T> {
         }
         if timer.poll_elapsed(cx).is_ready() {
             self.timer_at = None;
-            let now = self.now();
-            self.conn.handle_timeout(now.max(at));
+            let now = self.now().max(at);
+            if let Some(release_at) = self.idle_release_at.filter(|r| *r <= now) {
+                let quiet_until = self.last_activity + IDLE_RELEASE;
+                if quiet_until <= release_at {
+                    // Quiet since the deadline was set: release at the next read that pends,
+                    // so an idle connection costs only its fixed state; the next traffic
+                    // allocates the buffers again.
+                    self.release_on_pending = true;
+                    self.idle_release_at = None;
+                } else {
+                    self.idle_release_at = Some(quiet_until);
+                }
+            }
+            if self.conn.poll_timeout().is_some_and(|t| t <= now) {
+                self.conn.handle_timeout(now);
+            }
             return true;
         }
         false

@@ -98,6 +98,11 @@ impl Transmit {
         }
     }
 
+    /// Buffer memory held, in bytes (the contiguous tail's capacity plus queued segments).
+    pub(crate) fn capacity(&self) -> usize {
+        self.tail.capacity() + self.segments.iter().map(Bytes::len).sum::<usize>()
+    }
+
     /// Frees the buffers if nothing is queued, so an idle connection holds no write memory.
     pub(crate) fn release_if_empty(&mut self) {
         if self.len == 0 {

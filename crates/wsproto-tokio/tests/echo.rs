@@ -180,3 +180,23 @@ async fn split_halves_work_from_two_tasks_and_pongs_flow_while_only_reading() {
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn releasing_idle_buffers_keeps_the_connection_working() {
+    tokio::time::timeout(LIMIT, async {
+        let url = echo_server(ServerConfig::default()).await;
+        let mut ws = connect(&url).await.unwrap();
+        ws.send_binary(&[7; 100_000]).await.unwrap();
+        assert_eq!(ws.recv().await.unwrap().unwrap().payload().len(), 100_000);
+        // Nothing arrives: the receive waits, and the idle timer fires inside it. (The memory
+        // it gives back is measured by tests/examples/idle_memory.rs, not asserted here.)
+        let quiet = tokio::time::timeout(Duration::from_millis(1_500), ws.recv()).await;
+        assert!(quiet.is_err(), "no message was expected");
+        assert_eq!(ws.connection().buffer_capacity(), 0, "released while idle");
+        // And the connection works as before.
+        ws.send_text("again").await.unwrap();
+        assert_eq!(ws.recv().await.unwrap().unwrap(), text("again"));
+    })
+    .await
+    .unwrap();
+}

@@ -307,6 +307,17 @@ impl Connection {
         self.transmit.advance(n);
     }
 
+    /// Bytes of buffer memory the connection holds (read, reassembly and write buffers'
+    /// capacity), whether or not they are in use; [`release_buffers`](Self::release_buffers)
+    /// gives back what is unused.
+    #[must_use]
+    pub fn buffer_capacity(&self) -> usize {
+        self.read.capacity()
+            + self.incoming.assembled.capacity()
+            + self.scratch.capacity()
+            + self.transmit.capacity()
+    }
+
     /// Frees the read and write buffers if they hold nothing, so that an idle connection keeps
     /// only its fixed-size state. Call it when the transport goes idle; the next traffic
     /// allocates them again.
