@@ -470,6 +470,7 @@ impl Extension for PerMessageDeflate {
         let mut rest = input;
         loop {
             let before_in = self.compress.total_in();
+            let before_out = buf.len();
             if buf.capacity() - buf.len() < 64 {
                 buf.reserve(buf.capacity().max(1024));
             }
@@ -483,8 +484,15 @@ impl Extension for PerMessageDeflate {
             if rest.is_empty() && buf.ends_with(&TAIL) && buf.len() < buf.capacity() {
                 break;
             }
+            // zlib makes no progress (and writes no second tail) when flushed again with no
+            // new input, e.g. for an empty message right after a compressed one.
+            if rest.is_empty() && consumed == 0 && buf.len() == before_out {
+                break;
+            }
         }
-        buf.truncate(buf.len() - TAIL.len());
+        if buf.ends_with(&TAIL) {
+            buf.truncate(buf.len() - TAIL.len());
+        }
         if buf.is_empty() {
             // An empty message compresses to the tail alone; RFC 7692 §7.2.3.6 sends one 0x00.
             buf.push(0x00);

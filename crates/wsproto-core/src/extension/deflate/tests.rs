@@ -395,3 +395,26 @@ fn corrupt_compressed_data_fails_with_1002() {
     assert!(matches!(error, ProtocolError::Extension(_)), "{error:?}");
     assert_eq!(error.close_code().as_u16(), 1002);
 }
+
+/// Regression (found by the `deflate` fuzz target): an empty message right after a compressed
+/// one made the compressor loop forever, since zlib writes nothing for a second flush.
+#[test]
+fn empty_message_after_a_compressed_one_does_not_hang() {
+    let config = DeflateConfig::default().threshold(0);
+    let mut pair = negotiated_pair(&config, &config, Delivery::Whole, Limits::default());
+    pair.client.send_text("hello hello hello").unwrap();
+    pair.client.send_text("").unwrap();
+    pair.client.send_binary(b"").unwrap();
+    pair.client.send_text("after").unwrap();
+    pair.drive();
+    let got = joined(pair.server_seen.take());
+    assert_eq!(
+        got,
+        [
+            Message::text("hello hello hello"),
+            Message::text(""),
+            Message::binary(Vec::new()),
+            Message::text("after")
+        ]
+    );
+}
