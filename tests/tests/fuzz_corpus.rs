@@ -1,0 +1,127 @@
+//! Replays the fuzz corpora on stable: every file in `fuzz/corpus/<target>/` and
+//! `fuzz/regressions/<target>/`, and the named seeds built in code, runs through the same
+//! target function the cargo-fuzz binary calls, so CI covers what fuzzing found.
+//!
+//! The targets live in `fuzz/src/lib.rs`, included here rather than copied. A regression file
+//! is named after what it guards and also gets a named test below. An input that panics or
+//! runs longer than [`HANG`] fails its test with the file's name, so a hang found by fuzzing
+//! fails CI instead of stalling it.
+
+// The fuzz module is a library of its own; here its public items are crate-private.
+#[allow(unreachable_pub, dead_code)]
+#[path = "../../fuzz/src/lib.rs"]
+mod wsproto_fuzz;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Longest an input may run (unoptimised, on a loaded CI machine) before it counts as a hang.
+const HANG: Duration = Duration::from_secs(60);
+
+/// Runs `target` on its built-in seeds and on every stored input for it; returns how many ran.
+fn replay(name: &str, target: fn(&[u8])) -> usize {
+    let mut count = 0;
+    for (seed, bytes) in wsproto_fuzz::seeds(name) {
+        run_one(&format!("seed {name}/{seed}"), bytes, target);
+        count += 1;
+    }
+    for dir in ["corpus", "regressions"] {
+        for path in files(&fuzz_dir().join(dir).join(name)) {
+            let bytes = std::fs::read(&path).expect("readable corpus file");
+            run_one(&path.display().to_string(), bytes, target);
+            count += 1;
+        }
+    }
+    count
+}
+
+/// Runs the regression file `fuzz/regressions/<target>/<name>`.
+fn regression(target_name: &str, name: &str, target: fn(&[u8])) {
+    let path = fuzz_dir().join("regressions").join(target_name).join(name);
+    let bytes = std::fs::read(&path).expect("regression file exists");
+    run_one(&path.display().to_string(), bytes, target);
+}
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
+}
+
+fn files(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    paths.sort();
+    paths
+}
+
+/// Runs one input on a thread of its own, so that a hang is reported (the thread is left
+/// behind; the test process ends anyway).
+fn run_one(label: &str, bytes: Vec<u8>, target: fn(&[u8])) {
+    let (done, finished) = mpsc::channel();
+    let len = bytes.len();
+    std::thread::spawn(move || {
+        let outcome = std::panic::catch_unwind(|| target(&bytes));
+        let _ = done.send(outcome.is_ok());
+    });
+    match finished.recv_timeout(HANG) {
+        Ok(true) => {}
+        Ok(false) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+            panic!("fuzz input {label} fails ({len} bytes)")
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("fuzz input {label} runs for more than {HANG:?} ({len} bytes)")
+        }
+    }
+}
+
+#[test]
+fn frame_decode_corpus() {
+    assert!(replay("frame_decode", wsproto_fuzz::frame_decode) > 0);
+}
+
+#[test]
+fn server_handshake_corpus() {
+    assert!(replay("server_handshake", wsproto_fuzz::server_handshake) > 0);
+}
+
+#[test]
+fn client_handshake_corpus() {
+    assert!(replay("client_handshake", wsproto_fuzz::client_handshake) > 0);
+}
+
+#[test]
+fn server_connection_corpus() {
+    assert!(replay("server_connection", wsproto_fuzz::server_connection) > 0);
+}
+
+#[test]
+fn client_connection_corpus() {
+    assert!(replay("client_connection", wsproto_fuzz::client_connection) > 0);
+}
+
+#[test]
+fn round_trip_corpus() {
+    assert!(replay("round_trip", wsproto_fuzz::round_trip) > 0);
+}
+
+#[test]
+fn deflate_corpus() {
+    assert!(replay("deflate", wsproto_fuzz::deflate) > 0);
+}
+
+/// permessage-deflate with `threshold(0)`: an empty message sent after a compressed one (with
+/// context takeover) made `PerMessageDeflate::encode` loop forever, because a second sync
+/// flush with no new input makes no progress and the output never ends with `00 00 ff ff`.
+#[test]
+fn deflate_empty_message_after_compressed_one_terminates() {
+    regression(
+        "deflate",
+        "empty_message_after_compressed_one_hangs",
+        wsproto_fuzz::deflate,
+    );
+}
