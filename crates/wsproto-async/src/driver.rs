@@ -179,6 +179,12 @@ impl<T: Transport> Driver<T> {
             if self.poll_timer(cx) || self.poll_server_shutdown(cx) {
                 continue;
             }
+            if self.conn.is_write_buffer_full() {
+                // The peer is not reading what we send (the write above is pending and has
+                // registered for writability). Stop reading too, so automatic replies to a
+                // ping flood cannot grow the queue without bound.
+                return Poll::Pending;
+            }
             let now = self.now();
             match self.poll_read(cx, now) {
                 Poll::Ready(Ok(0)) => self.conn.handle_eof(now),
