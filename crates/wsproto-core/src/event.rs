@@ -32,7 +32,7 @@ impl Utf8Bytes {
         Self(bytes)
     }
 
-    /// The text. (Re-validates without `unsafe`; the bytes are valid by construction.)
+    /// The text. (Re-validated in safe code; the bytes are valid by construction.)
     #[must_use]
     pub fn as_str(&self) -> &str {
         core::str::from_utf8(&self.0).unwrap_or_default()

@@ -1,4 +1,4 @@
-//! Zero heap allocations per message once buffers are warm: on the streaming receive path, on
+//! Zero heap allocations per message in `wsproto-core` once buffers are warm: on the streaming receive path, on
 //! whole-message receive of single-frame messages, and on send, in both roles.
 //!
 //! A counting global allocator wraps the system one; each scenario warms up, then counts the
