@@ -1,14 +1,19 @@
-//! Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, word at a time, in safe Rust.
+//! Payload masking (RFC 6455 §5.3): XOR with a 4-byte key, in wide blocks, in safe Rust.
 //!
 //! Masking is its own inverse, so the same function masks outgoing client payloads and unmasks
 //! incoming server-side payloads. It can be applied incrementally: `offset` says how many bytes
 //! of the same frame were already processed, so a payload that arrives in pieces is unmasked in
 //! place as each piece arrives, with no copy and no per-piece state beyond the offset.
 
+/// Bytes per block of the bulk loop: a fixed-size array XOR the compiler turns into vector
+/// instructions (several registers per iteration).
+const WIDE: usize = 64;
+
 /// XORs `buf` with `key`, as if `buf` started `offset` bytes into the frame's payload.
 ///
-/// The bulk runs on 8-byte words (which the compiler turns into wide vector XORs); only the
-/// tail of fewer than 8 bytes goes byte by byte.
+/// The bulk runs on 64-byte blocks (four 16-byte vector XORs per iteration with the baseline
+/// x86-64 target), the rest on 8-byte words; only a tail of fewer than 8 bytes goes byte by
+/// byte.
 pub(crate) fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let shift = offset % 4;
     let key = [
@@ -17,10 +22,20 @@ pub(crate) fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
         key[(shift + 2) % 4],
         key[(shift + 3) % 4],
     ];
+    let mut wide = [0u8; WIDE];
+    for (i, byte) in wide.iter_mut().enumerate() {
+        *byte = key[i % 4];
+    }
+    let (blocks, rest) = buf.as_chunks_mut::<WIDE>();
+    for block in blocks {
+        for (byte, k) in block.iter_mut().zip(wide) {
+            *byte ^= k;
+        }
+    }
     let word = u64::from_ne_bytes([
         key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
     ]);
-    let (words, tail) = buf.as_chunks_mut::<8>();
+    let (words, tail) = rest.as_chunks_mut::<8>();
     for chunk in words {
         *chunk = (u64::from_ne_bytes(*chunk) ^ word).to_ne_bytes();
     }
@@ -44,7 +59,7 @@ mod tests {
     #[test]
     fn matches_bytewise_reference_for_every_length_and_offset() {
         let key = [0x37, 0xfa, 0x21, 0x3d];
-        for len in 0..70 {
+        for len in 0..200 {
             for offset in 0..8 {
                 let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
                 let mut fast = data.clone();
