@@ -16,7 +16,7 @@ use crate::config::Delivery;
 use crate::error::ProtocolError;
 use crate::event::{Event, Message, MessageKind, Utf8Bytes};
 use crate::extension::ExtensionError;
-use crate::frame::{OpCode, RSV_MASK, decode_rest, decode_start};
+use crate::frame::{FrameHeader, OpCode, RSV_MASK, decode_rest, decode_start};
 use crate::mask::apply_mask;
 use crate::time::Instant;
 
@@ -182,6 +182,9 @@ impl Connection {
         };
         if !header.opcode.is_control() {
             self.check_data_limits(header.opcode, header.rsv, header.payload_len)?;
+            if let Some(step) = self.take_complete_message(&header, header_len)? {
+                return Ok(step);
+            }
         }
         self.read.advance(header_len);
         self.frame = Some(FrameState {
@@ -193,6 +196,38 @@ impl Connection {
             ready: 0,
         });
         Ok(Step::Continue)
+    }
+
+    /// The fast path for the common case: an unfragmented, uncompressed message whose whole
+    /// frame is already in the read buffer, delivered whole. It is unmasked, validated and
+    /// handed out at once, skipping the per-frame bookkeeping the general path needs for
+    /// payloads that arrive in pieces. `None` when the frame does not qualify.
+    fn take_complete_message(
+        &mut self,
+        header: &FrameHeader,
+        header_len: usize,
+    ) -> Result<Option<Step>, ProtocolError> {
+        let qualifies = header.fin
+            && header.opcode != OpCode::Continuation
+            && header.rsv == 0
+            && self.config.get_delivery() == Delivery::Whole
+            && (self.read.len() - header_len) as u64 >= header.payload_len;
+        if !qualifies {
+            return Ok(None);
+        }
+        let len = header.payload_len as usize; // fits: it is in the buffer
+        self.read.advance(header_len);
+        let payload = &mut self.read[..len];
+        if let Some(key) = header.mask {
+            apply_mask(payload, key, 0);
+        }
+        if header.opcode == OpCode::Text && core::str::from_utf8(payload).is_err() {
+            return Err(ProtocolError::InvalidUtf8);
+        }
+        let payload = self.read.split_to(len).freeze();
+        let message = self.message(payload);
+        self.end_message();
+        Ok(Some(Step::Event(Event::Message(message))))
     }
 
     /// Checks a data frame against the limits and starts a message on its first frame.

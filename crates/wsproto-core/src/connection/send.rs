@@ -180,7 +180,11 @@ impl Connection {
         loop {
             let end = payload.len().min(start + max);
             let last = end == payload.len();
-            let piece = owned.map(|bytes| bytes.slice(start..end));
+            // Only a piece that will be queued by reference is sliced (a refcount increment);
+            // smaller or masked pieces are copied, so they skip the atomic round trip.
+            let piece = owned
+                .filter(|_| self.role == Role::Server && end - start >= ZERO_COPY_THRESHOLD)
+                .map(|bytes| bytes.slice(start..end));
             self.queue_frame(fin && last, rsv, opcode, &payload[start..end], piece);
             if last {
                 break;
