@@ -220,7 +220,8 @@ impl<T: Transport> Driver<T> {
     /// the next message does not hold (or reallocate) a read buffer per connection.
     fn poll_read(&mut self, cx: &mut Context<'_>, now: Instant) -> Poll<io::Result<usize>> {
         if !self.released_since_activity {
-            let polled = self.io.poll_read_buf(cx, self.conn.read_buffer());
+            let limit = self.conn.read_limit();
+            let polled = self.io.poll_read_buf(cx, self.conn.read_buffer(), limit);
             if let Poll::Ready(Ok(n)) = polled
                 && n > 0
             {
@@ -231,7 +232,7 @@ impl<T: Transport> Driver<T> {
         IDLE_READ.with_borrow_mut(|scratch| {
             scratch.clear();
             scratch.reserve(IDLE_READ_SIZE);
-            let polled = self.io.poll_read_buf(cx, scratch);
+            let polled = self.io.poll_read_buf(cx, scratch, usize::MAX);
             if let Poll::Ready(Ok(n)) = polled
                 && n > 0
             {
@@ -431,7 +432,7 @@ impl<T: Transport> Driver<T> {
                 break;
             }
             buf.clear();
-            match self.io.poll_read_buf(cx, buf) {
+            match self.io.poll_read_buf(cx, buf, usize::MAX) {
                 Poll::Ready(Ok(0) | Err(_)) => break,
                 Poll::Ready(Ok(_)) => {}
                 Poll::Pending => return Poll::Pending,

@@ -26,11 +26,14 @@ pub trait Transport: Unpin + Send + 'static {
     /// The runtime's timer type.
     type Timer: Timer;
 
-    /// Reads into the spare capacity of `buf`, appending; `0` means the end of the stream.
+    /// Reads at most `max` bytes into the spare capacity of `buf`, appending; `0` means the
+    /// end of the stream. (`max` is the engine's
+    /// [`read_limit`](wsproto_core::Connection::read_limit), or `usize::MAX`.)
     fn poll_read_buf(
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
+        max: usize,
     ) -> Poll<io::Result<usize>>;
 
     /// Writes from the slices in order; returns how many bytes were written.
@@ -90,5 +93,5 @@ pub(crate) async fn write_all<T: Transport>(io: &mut T, mut bytes: &[u8]) -> io:
 pub(crate) async fn read_some<T: Transport>(io: &mut T, buf: &mut BytesMut) -> io::Result<usize> {
     buf.clear();
     buf.reserve(4096);
-    std::future::poll_fn(|cx| io.poll_read_buf(cx, buf)).await
+    std::future::poll_fn(|cx| io.poll_read_buf(cx, buf, usize::MAX)).await
 }

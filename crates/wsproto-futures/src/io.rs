@@ -48,9 +48,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for FuturesIo
         &mut self,
         cx: &mut Context<'_>,
         buf: &mut BytesMut,
+        max: usize,
     ) -> Poll<io::Result<usize>> {
         let start = buf.len();
-        let space = (buf.capacity() - start).clamp(1, MAX_READ);
+        let space = (buf.capacity() - start).clamp(1, MAX_READ).min(max.max(1));
         buf.resize(start + space, 0);
         let result = Pin::new(&mut self.0).poll_read(cx, &mut buf[start..]);
         let filled = match &result {

@@ -463,6 +463,78 @@ fn large_single_frame_message_is_delivered_without_copying_into_a_second_buffer(
 }
 
 #[test]
+fn reads_stop_at_the_end_of_a_large_frame_so_the_next_one_starts_in_fresh_memory() {
+    for sender in ROLES {
+        let mut pair = Pair::new();
+        // Two large messages and a small one, back to back on the wire.
+        for size in [100_000usize, 70_000] {
+            pair.side(sender).send_binary(&vec![3u8; size]).unwrap();
+        }
+        pair.side(sender).send_text("small").unwrap();
+        let mut wire = pair.side(sender).transmit().to_vec();
+        let now = pair.now;
+        let receiver = pair.side(other(sender));
+        assert_eq!(receiver.read_limit(), usize::MAX, "no frame yet: no limit");
+        let mut held = Vec::new(); // delivered messages stay alive, as in an echo's queue
+        while !wire.is_empty() {
+            // A transport with everything available, reading 30 000 bytes at most per call
+            // and honouring the limit.
+            let n = wire.len().min(receiver.read_limit()).min(30_000);
+            receiver.read_buffer().extend_from_slice(&wire[..n]);
+            wire.drain(..n);
+            receiver.handle_read(now);
+            while let Some(event) = receiver.poll_event().unwrap() {
+                let Event::Message(m) = event else {
+                    panic!("{event:?}")
+                };
+                if m.payload().len() > 1000 {
+                    assert!(
+                        receiver.read_buffer().is_empty(),
+                        "{sender:?}: the read that ended a large frame took nothing after it"
+                    );
+                }
+                held.push(m);
+            }
+        }
+        let sizes: Vec<usize> = held.iter().map(|m| m.payload().len()).collect();
+        assert_eq!(sizes, [100_000, 70_000, 5], "{sender:?}");
+    }
+}
+
+#[test]
+fn only_large_frames_limit_reads_and_fill_read_buffer_honours_the_limit() {
+    let now = crate::Instant::ZERO;
+    let mut pair = Pair::new();
+    pair.client.send_binary(&[1u8; 60_000]).unwrap();
+    let wire = pair.client.transmit().to_vec();
+    pair.server.handle_input(&wire[..1_000], now);
+    assert_eq!(pair.server.poll_event(), Ok(None));
+    assert_eq!(pair.server.read_limit(), usize::MAX, "60 000 < 64 KiB");
+
+    let mut pair = Pair::new();
+    pair.client.send_binary(&[1u8; 200_000]).unwrap();
+    let wire = pair.client.transmit().to_vec();
+    let missing = 10_000;
+    pair.server.handle_input(&wire[..wire.len() - missing], now);
+    assert_eq!(pair.server.poll_event(), Ok(None));
+    assert_eq!(pair.server.read_limit(), missing);
+    let offered = pair
+        .server
+        .fill_read_buffer(now, |buf| {
+            let n = buf.len();
+            buf.copy_from_slice(&wire[wire.len() - missing..][..n]);
+            Ok::<_, ()>(n)
+        })
+        .unwrap();
+    assert_eq!(offered, missing, "zeroed space capped at the limit");
+    let Ok(Some(Event::Message(m))) = pair.server.poll_event() else {
+        panic!("the message is complete")
+    };
+    assert_eq!(m.payload().len(), 200_000);
+    assert_eq!(pair.server.read_limit(), usize::MAX);
+}
+
+#[test]
 fn release_buffers_frees_idle_memory() {
     let mut pair = Pair::new();
     pair.client.send_binary(&[0; 50_000]).unwrap();
