@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 
 /// Flags that take no value.
-const FLAGS: &[&str] = &["quick", "no-pin"];
+const FLAGS: &[&str] = &["quick", "no-pin", "no-iperf"];
 
 pub(crate) struct Args {
     values: HashMap<String, String>,

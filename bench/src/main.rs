@@ -5,7 +5,7 @@
 //! wsbench load   --url ws://HOST:PORT/ --size N --conns C --depth D --secs S
 //!                [--warmup S] [--server-pid PID]
 //! wsbench matrix [--quick] [--impls a,b,...] [--secs S] [--repeats R] [--no-pin]
-//!                [--sizes 16,1KiB,64KiB,1MiB] [--conns-list 1,64] [--depths 1,16]
+//!                [--sizes 16,1KiB,64KiB,1MiB] [--conns-list 1,64] [--depths 1,16] [--no-iperf]
 //! wsbench idle   --impl IMPL [--conns 10000] [--settle S]
 //! ```
 //!
@@ -15,6 +15,7 @@ mod args;
 mod handshake;
 mod idle;
 mod load;
+mod loopback;
 mod matrix;
 mod proc;
 mod server;
@@ -26,7 +27,7 @@ usage:
   wsbench server --impl IMPL [--bind ADDR]
   wsbench load   --url URL --size BYTES --conns C --depth D --secs S [--warmup S] [--server-pid PID]
   wsbench matrix [--quick] [--impls A,B,...] [--secs S] [--repeats R] [--warmup S] [--no-pin]
-                 [--sizes 16,1KiB,...] [--conns-list 1,64] [--depths 1,16]
+                 [--sizes 16,1KiB,...] [--conns-list 1,64] [--depths 1,16] [--no-iperf]
   wsbench idle   --impl IMPL [--conns N] [--settle S]
 
 IMPL: wsproto-tokio wsproto-smol wsproto-async-std wsproto-blocking

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::args::Args;
+use crate::loopback;
 use crate::proc;
 use crate::server::{IMPLS, is_baseline, is_ours};
 
@@ -308,6 +309,13 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
             "off"
         }
     );
+    // The loopback ceiling for the large-message cells, measured before anything else runs.
+    let loopback = if cells.iter().any(|c| c.size >= 64 * 1024) && !args.flag("no-iperf") {
+        eprintln!("loopback TCP reference: iperf3, 3 s one way, 3 s both ways");
+        Some(loopback::measure(pin, 3))
+    } else {
+        None
+    };
     let mut servers = Vec::new();
     for name in &impls {
         servers.push(start_server(&exe, name, server_cpu)?);
@@ -406,6 +414,14 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         },
         started.elapsed().as_secs_f64()
     );
+    match &loopback {
+        Some(Ok(l)) => println!(
+            "\nLoopback TCP (iperf3, same pinning): {:.0} MB/s one way; {:.0} MB/s each way when both directions run at once — the ceiling for an echo, which moves every byte in and out.",
+            l.one_way, l.echo_ceiling
+        ),
+        Some(Err(why)) => println!("\nLoopback TCP reference: not measured ({why})."),
+        None => {}
+    }
     println!();
     println!(
         "| impl | size | conns | depth | msgs/s | MB/s | server µs/msg | server CPU | load CPU | others on CPU 0 / 1 | vs best peer |"
@@ -425,6 +441,16 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
             .filter(|(_, n)| is_ours(n))
             .filter_map(|(ii, n)| rows[ii][ci].as_ref().map(|r| (n.as_str(), r.msgs)))
             .max_by(|a, b| a.1.total_cmp(&b.1));
+        // Lowest server CPU per message, ours and the peers'.
+        let leanest = |want_ours: bool| {
+            impls
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| is_ours(n) == want_ours && !is_baseline(n))
+                .filter_map(|(ii, n)| rows[ii][ci].as_ref().map(|r| (n.as_str(), r.us)))
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+        };
+        let (leanest_ours, leanest_peer) = (leanest(true), leanest(false));
         for (ii, name) in impls.iter().enumerate() {
             let lead = format!(
                 "| {name} | {} | {} | {} |",
@@ -456,9 +482,18 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
                 ),
             }
         }
-        if let (Some(peer), Some(ours)) = (best_peer, best_ours) {
+        if let (Some(peer), Some(ours), Some(lean_ours), Some(lean_peer)) =
+            (best_peer, best_ours, leanest_ours, leanest_peer)
+        {
+            let of_loopback = match &loopback {
+                Some(Ok(l)) if cell.size >= 64 * 1024 => format!(
+                    "{:.0}%",
+                    100.0 * ours.1 * cell.size as f64 / 1e6 / l.echo_ceiling
+                ),
+                _ => "–".into(),
+            };
             summary.push(format!(
-                "| {} | {} | {} | {} {} | {} {} | {:.2}× |",
+                "| {} | {} | {} | {} {} | {} {} | {:.2}× | {} {:.3} | {} {:.3} | {:.2}× | {of_loopback} |",
                 fmt_size(cell.size),
                 cell.conns,
                 cell.depth,
@@ -466,16 +501,21 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
                 fmt_rate(ours.1),
                 peer.0,
                 fmt_rate(peer.1),
-                ours.1 / peer.1
+                ours.1 / peer.1,
+                lean_ours.0,
+                lean_ours.1,
+                lean_peer.0,
+                lean_peer.1,
+                lean_peer.1 / lean_ours.1,
             ));
         }
     }
     if !summary.is_empty() {
         println!();
         println!(
-            "| size | conns | depth | best of ours (msgs/s) | best peer (msgs/s) | ours / peer |"
+            "| size | conns | depth | best of ours (msgs/s) | best peer (msgs/s) | ours / peer | leanest of ours (server µs/msg) | leanest peer (server µs/msg) | peer CPU / ours | ours ÷ loopback echo ceiling |"
         );
-        println!("| ---: | ---: | ---: | --- | --- | ---: |");
+        println!("| ---: | ---: | ---: | --- | --- | ---: | --- | --- | ---: | ---: |");
         for line in summary {
             println!("{line}");
         }
