@@ -87,6 +87,11 @@ pub struct Connection {
     extension: Option<Box<dyn Extension>>,
     /// Received bytes not yet turned into events; the current frame's payload starts at 0.
     read: BytesMut,
+    /// Spare room the next read is offered at least; grows while reads fill it (see
+    /// `read_buffer`), back to the start after `release_buffers`.
+    read_space: u32,
+    /// Length of `read` when `read_buffer` last handed it out, to see how much a read added.
+    read_len_before: u32,
     frame: Option<FrameState>,
     incoming: Incoming,
     eof: bool,
@@ -175,6 +180,8 @@ impl Connection {
             rng,
             extension: None,
             read: BytesMut::new(),
+            read_space: recv::INITIAL_READ_SPACE as u32,
+            read_len_before: 0,
             frame: None,
             incoming: Incoming::default(),
             eof: false,
@@ -324,6 +331,7 @@ impl Connection {
     pub fn release_buffers(&mut self) {
         if self.read.is_empty() && self.frame.is_none() {
             self.read = BytesMut::new();
+            self.read_space = recv::INITIAL_READ_SPACE as u32;
         }
         if self.incoming.kind.is_none() {
             self.incoming.assembled = BytesMut::new();

@@ -20,8 +20,12 @@ use crate::frame::{FrameHeader, OpCode, RSV_MASK, decode_rest, decode_start};
 use crate::mask::apply_mask;
 use crate::time::Instant;
 
-/// Spare room [`Connection::read_buffer`] guarantees for the next read.
-const MIN_READ_SPACE: usize = 8 * 1024;
+/// Spare room [`Connection::read_buffer`] offers a connection's first read (and the first after
+/// [`Connection::release_buffers`]): small, so a mostly idle connection holds little.
+pub(super) const INITIAL_READ_SPACE: usize = 1024;
+/// The spare room offered doubles each time a read fills it, up to this much; frames known to
+/// be larger get room for themselves regardless (up to `MAX_READ_SPACE`).
+const MAX_GROWN_READ_SPACE: usize = 64 * 1024;
 /// Most spare room [`Connection::fill_read_buffer`] zeroes for one read.
 const MAX_ZEROED_READ: usize = 64 * 1024;
 /// Most spare room it reserves in one go while a large frame is expected.
@@ -54,17 +58,23 @@ impl Connection {
     /// [`handle_input`](Self::handle_input): append received bytes to it (never remove or
     /// change what is there), then call [`handle_read`](Self::handle_read).
     ///
-    /// It has at least 8 KiB of spare capacity, more while a large frame is expected.
+    /// Its spare capacity adapts to the traffic: 1 KiB at first (and after
+    /// [`release_buffers`](Self::release_buffers)), doubling each time a read fills what it
+    /// was offered, up to 64 KiB — more while a large frame is expected. A connection that
+    /// exchanges a few small messages holds a small buffer; a busy one reads big batches.
     pub fn read_buffer(&mut self) -> &mut BytesMut {
         let expected = self.frame.map_or(0, |f| {
             usize::try_from(f.len - f.taken)
                 .unwrap_or(usize::MAX)
                 .min(MAX_READ_SPACE)
         });
-        let want = expected.saturating_sub(self.read.len()).max(MIN_READ_SPACE);
+        let want = expected
+            .saturating_sub(self.read.len())
+            .max(self.read_space as usize);
         if self.read.capacity() - self.read.len() < want {
             self.read.reserve(want);
         }
+        self.read_len_before = u32::try_from(self.read.len()).unwrap_or(u32::MAX);
         &mut self.read
     }
 
@@ -123,6 +133,13 @@ impl Connection {
 
     /// Notes that bytes were appended to [`read_buffer`](Self::read_buffer) at `now`.
     pub fn handle_read(&mut self, now: Instant) {
+        let added = self
+            .read
+            .len()
+            .saturating_sub(self.read_len_before as usize);
+        if added >= self.read_space as usize && (self.read_space as usize) < MAX_GROWN_READ_SPACE {
+            self.read_space *= 2;
+        }
         if self.error.is_some() || self.close_received.is_some() {
             self.read.clear();
         }

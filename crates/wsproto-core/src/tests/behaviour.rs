@@ -535,6 +535,45 @@ fn only_large_frames_limit_reads_and_fill_read_buffer_honours_the_limit() {
 }
 
 #[test]
+fn read_space_starts_small_grows_while_reads_fill_it_and_resets_on_release() {
+    let now = crate::Instant::ZERO;
+    let mut pair = Pair::new();
+    let spare = |c: &mut crate::Connection| {
+        let buf = c.read_buffer();
+        buf.capacity() - buf.len()
+    };
+    let first = spare(&mut pair.server);
+    assert!(
+        (1024..8 * 1024).contains(&first),
+        "a fresh connection offers little: {first}"
+    );
+    // A busy peer: every read fills what it was offered (ping frames, valid input).
+    let mut offered = first;
+    for _ in 0..12 {
+        let ping = super::pair::raw_frame(Role::Client, 0x89, b"");
+        let frames: Vec<u8> = ping
+            .iter()
+            .copied()
+            .cycle()
+            .take(offered.div_ceil(6) * 6)
+            .collect();
+        pair.server.read_buffer().extend_from_slice(&frames);
+        pair.server.handle_read(now);
+        while let Ok(Some(_)) = pair.server.poll_event() {}
+        pair.server.advance_transmit(pair.server.transmit().len());
+        offered = spare(&mut pair.server);
+    }
+    assert!(offered >= 64 * 1024, "grew to the cap: {offered}");
+    // A few small messages after that do not shrink it; releasing does.
+    pair.client.send_text("hi").unwrap();
+    pair.drive();
+    assert!(spare(&mut pair.server) >= 64 * 1024);
+    pair.server.release_buffers();
+    let after = spare(&mut pair.server);
+    assert!(after < 8 * 1024, "back to the start after release: {after}");
+}
+
+#[test]
 fn release_buffers_frees_idle_memory() {
     let mut pair = Pair::new();
     pair.client.send_binary(&[0; 50_000]).unwrap();
