@@ -5,8 +5,9 @@
 //! of the same frame were already processed, so a payload that arrives in pieces is unmasked in
 //! place as each piece arrives, with no copy and no per-piece state beyond the offset.
 
-/// Bytes per block of the bulk loop: a fixed-size array XOR the compiler turns into vector
-/// instructions (several registers per iteration).
+/// Bytes per block of the bulk loop: eight u64 XORs per block, which the compiler unrolls
+/// into four 16-byte vector XORs per iteration. (A precomputed 64-byte key table did the
+/// same for large frames but cost ~190 instructions per call to build: bad for small ones.)
 const WIDE: usize = 64;
 
 /// XORs `buf` with `key`, as if `buf` started `offset` bytes into the frame's payload.
