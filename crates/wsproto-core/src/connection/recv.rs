@@ -63,11 +63,7 @@ impl Connection {
     /// was offered, up to 64 KiB — more while a large frame is expected. A connection that
     /// exchanges a few small messages holds a small buffer; a busy one reads big batches.
     pub fn read_buffer(&mut self) -> &mut BytesMut {
-        let expected = self.frame.map_or(0, |f| {
-            usize::try_from(f.len - f.taken)
-                .unwrap_or(usize::MAX)
-                .min(MAX_READ_SPACE)
-        });
+        let expected = self.frame_left().min(MAX_READ_SPACE);
         let want = expected
             .saturating_sub(self.read.len())
             .max(self.read_space as usize);
@@ -91,17 +87,21 @@ impl Connection {
     /// per read.
     #[must_use]
     pub fn read_limit(&self) -> usize {
-        match self.frame {
-            Some(frame) if !frame.opcode.is_control() => {
-                let left = usize::try_from(frame.len - frame.taken).unwrap_or(usize::MAX);
-                if left >= LARGE_FRAME && left > self.read.len() {
-                    left - self.read.len()
-                } else {
-                    usize::MAX
-                }
-            }
-            _ => usize::MAX,
+        let left = self.frame_left();
+        let data_frame = self.frame.is_some_and(|f| !f.opcode.is_control());
+        if data_frame && left >= LARGE_FRAME && left > self.read.len() {
+            left - self.read.len()
+        } else {
+            usize::MAX
         }
+    }
+
+    /// Payload bytes of the current frame not yet taken out of the read buffer (some may be
+    /// in it already); 0 between frames.
+    fn frame_left(&self) -> usize {
+        self.frame.map_or(0, |f| {
+            usize::try_from(f.len - f.taken).unwrap_or(usize::MAX)
+        })
     }
 
     /// Reads from a transport straight into the engine's buffer, for transports that need an
