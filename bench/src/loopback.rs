@@ -3,8 +3,11 @@
 //! once. An echo moves every byte in both directions, so its ceiling is the bidirectional
 //! figure: the sum of both directions ÷ 2 bytes echoed per second.
 
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::Stdio;
 use std::time::Duration;
+
+use crate::matrix::command;
 
 /// What iperf3 measured, in 10⁶ bytes per second.
 #[derive(Clone, Copy, Debug)]
@@ -15,11 +18,16 @@ pub(crate) struct Loopback {
     pub(crate) echo_ceiling: f64,
 }
 
-/// Runs iperf3 for `secs` seconds each way; `Err` says why there is no figure (for the
-/// report), e.g. iperf3 is not installed.
-pub(crate) fn measure(pin: bool, secs: u32) -> Result<Loopback, String> {
-    let one_way = run(pin, secs, false)?;
-    let both = run(pin, secs, true)?;
+/// Runs iperf3 for `secs` seconds each way, its server on `server_cpu` and client on
+/// `load_cpu` when given; `Err` says why there is no figure (for the report), e.g. iperf3 is
+/// not installed.
+pub(crate) fn measure(
+    server_cpu: Option<u32>,
+    load_cpu: Option<u32>,
+    secs: u32,
+) -> Result<Loopback, String> {
+    let one_way = run(server_cpu, load_cpu, secs, false)?;
+    let both = run(server_cpu, load_cpu, secs, true)?;
     Ok(Loopback {
         one_way: one_way.iter().sum(),
         echo_ceiling: both.iter().sum::<f64>() / 2.0,
@@ -28,28 +36,24 @@ pub(crate) fn measure(pin: bool, secs: u32) -> Result<Loopback, String> {
 
 /// One iperf3 server (serves a single test, then exits) and client; returns the receiver
 /// rate of each direction in 10⁶ bytes per second.
-fn run(pin: bool, secs: u32, bidir: bool) -> Result<Vec<f64>, String> {
+fn run(
+    server_cpu: Option<u32>,
+    load_cpu: Option<u32>,
+    secs: u32,
+    bidir: bool,
+) -> Result<Vec<f64>, String> {
     let port = 5299u16;
-    let pinned = |cpu: &str, program: &str| {
-        let mut c = if pin {
-            let mut c = Command::new("taskset");
-            c.args(["-c", cpu, program]);
-            c
-        } else {
-            Command::new(program)
-        };
-        c.stdin(Stdio::null());
-        c
-    };
-    let mut server = pinned("0", "iperf3")
+    let iperf3 = Path::new("iperf3");
+    let mut server = command(iperf3, server_cpu)
         .args(["-s", "-1", "-p", &port.to_string()])
+        .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("iperf3 not available ({e})"))?;
     std::thread::sleep(Duration::from_millis(300));
-    let mut client = pinned("1", "iperf3");
-    client.args([
+    let mut client = command(iperf3, load_cpu);
+    client.stdin(Stdio::null()).args([
         "-c",
         "127.0.0.1",
         "-p",

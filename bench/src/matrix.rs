@@ -7,7 +7,7 @@
 //! over every implementation instead of favouring whichever ran first.
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -66,7 +66,7 @@ pub(crate) fn have_taskset() -> bool {
 
 /// `exe args...`, under `taskset -c CPU` when `cpu` is given (taskset execs the program, so
 /// the child's pid is the program's).
-pub(crate) fn command(exe: &PathBuf, cpu: Option<u32>) -> Command {
+pub(crate) fn command(exe: &Path, cpu: Option<u32>) -> Command {
     match cpu {
         Some(cpu) => {
             let mut c = Command::new("taskset");
@@ -79,7 +79,7 @@ pub(crate) fn command(exe: &PathBuf, cpu: Option<u32>) -> Command {
 
 /// Starts `wsbench server --impl NAME` and waits for its `listening on` line.
 pub(crate) fn start_server(
-    exe: &PathBuf,
+    exe: &Path,
     name: &str,
     cpu: Option<u32>,
 ) -> Result<ServerChild, String> {
@@ -159,7 +159,7 @@ fn parse_result(stdout: &str) -> Option<Sample> {
 
 #[allow(clippy::too_many_arguments)]
 fn run_load(
-    exe: &PathBuf,
+    exe: &Path,
     cpu: Option<u32>,
     server: &ServerChild,
     cell: CellSpec,
@@ -312,7 +312,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     // The loopback ceiling for the large-message cells, measured before anything else runs.
     let loopback = if cells.iter().any(|c| c.size >= 64 * 1024) && !args.flag("no-iperf") {
         eprintln!("loopback TCP reference: iperf3, 3 s one way, 3 s both ways");
-        Some(loopback::measure(pin, 3))
+        Some(loopback::measure(server_cpu, load_cpu, 3))
     } else {
         None
     };
@@ -429,28 +429,25 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut summary = Vec::new();
     for (ci, cell) in cells.iter().enumerate() {
-        let best_peer = impls
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| !is_ours(n) && !is_baseline(n))
-            .filter_map(|(ii, n)| rows[ii][ci].as_ref().map(|r| (n.as_str(), r.msgs)))
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        let best_ours = impls
-            .iter()
-            .enumerate()
-            .filter(|(_, n)| is_ours(n))
-            .filter_map(|(ii, n)| rows[ii][ci].as_ref().map(|r| (n.as_str(), r.msgs)))
-            .max_by(|a, b| a.1.total_cmp(&b.1));
-        // Lowest server CPU per message, ours and the peers'.
-        let leanest = |want_ours: bool| {
+        // The implementation, ours or a peer's (never the baseline), with the highest (or
+        // lowest) `value` in this cell.
+        let pick = |want_ours: bool, value: fn(&Row) -> f64, lowest: bool| {
             impls
                 .iter()
                 .enumerate()
                 .filter(|(_, n)| is_ours(n) == want_ours && !is_baseline(n))
-                .filter_map(|(ii, n)| rows[ii][ci].as_ref().map(|r| (n.as_str(), r.us)))
-                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .filter_map(|(ii, n)| rows[ii][ci].as_ref().map(|r| (n.as_str(), value(r))))
+                .max_by(|a, b| {
+                    let order = a.1.total_cmp(&b.1);
+                    if lowest { order.reverse() } else { order }
+                })
         };
-        let (leanest_ours, leanest_peer) = (leanest(true), leanest(false));
+        let (best_ours, best_peer) = (
+            pick(true, |r| r.msgs, false),
+            pick(false, |r| r.msgs, false),
+        );
+        let (leanest_ours, leanest_peer) =
+            (pick(true, |r| r.us, true), pick(false, |r| r.us, true));
         for (ii, name) in impls.iter().enumerate() {
             let lead = format!(
                 "| {name} | {} | {} | {} |",
