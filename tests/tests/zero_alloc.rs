@@ -164,6 +164,8 @@ fn tokio_echo_over_loopback_allocates_nothing_per_message_once_warm() {
             .await
             .expect("bind");
         let url = server.url();
+        // Not `ServerKind::Tokio.start_echo()`: that server runs on its own thread, which
+        // this per-thread counter would not see. Here both ends share the test's thread.
         tokio::spawn(async move {
             while let Ok(mut ws) = server.accept().await {
                 tokio::spawn(async move {
