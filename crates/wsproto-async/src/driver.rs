@@ -204,6 +204,12 @@ impl<T: Transport> Driver<T> {
                         self.conn.release_buffers();
                         self.release_on_pending = false;
                         self.released_since_activity = true;
+                        if self.conn.poll_timeout().is_none() {
+                            // No deadline left (no keepalive, no close under way): drop the
+                            // timer too; the next idle period creates a new one.
+                            self.timer = None;
+                            self.timer_at = None;
+                        }
                     } else if self.idle_release_at.is_none() && !self.released_since_activity {
                         self.idle_release_at = Some(now + IDLE_RELEASE);
                         // Arm the timer for it (it cannot fire yet: the deadline is ahead).

@@ -21,8 +21,12 @@ use crate::mask::apply_mask;
 use crate::time::Instant;
 
 /// Spare room [`Connection::read_buffer`] offers a connection's first read (and the first after
-/// [`Connection::release_buffers`]): small, so a mostly idle connection holds little.
-pub(super) const INITIAL_READ_SPACE: usize = 1024;
+/// [`Connection::release_buffers`]): small, so a mostly idle connection holds little. Memory a
+/// connection used once stays in the allocator's free lists after the connection goes idle
+/// (measured: 10 000 idle connections each kept their 1 KiB first read buffer as a hole in the
+/// heap), so the first buffer is sized for one small message; busy connections double it
+/// within a few reads.
+pub(super) const INITIAL_READ_SPACE: usize = 128;
 /// The spare room offered doubles each time a read fills it, up to this much; frames known to
 /// be larger get room for themselves regardless (up to `MAX_READ_SPACE`).
 const MAX_GROWN_READ_SPACE: usize = 64 * 1024;
@@ -58,7 +62,7 @@ impl Connection {
     /// [`handle_input`](Self::handle_input): append received bytes to it (never remove or
     /// change what is there), then call [`handle_read`](Self::handle_read).
     ///
-    /// Its spare capacity adapts to the traffic: 1 KiB at first (and after
+    /// Its spare capacity adapts to the traffic: 128 bytes at first (and after
     /// [`release_buffers`](Self::release_buffers)), doubling each time a read fills what it
     /// was offered, up to 64 KiB — more while a large frame is expected. A connection that
     /// exchanges a few small messages holds a small buffer; a busy one reads big batches.

@@ -544,7 +544,7 @@ fn read_space_starts_small_grows_while_reads_fill_it_and_resets_on_release() {
     };
     let first = spare(&mut pair.server);
     assert!(
-        (1024..8 * 1024).contains(&first),
+        (128..1024).contains(&first),
         "a fresh connection offers little: {first}"
     );
     // A busy peer: every read fills what it was offered (ping frames, valid input).
@@ -570,7 +570,7 @@ fn read_space_starts_small_grows_while_reads_fill_it_and_resets_on_release() {
     assert!(spare(&mut pair.server) >= 64 * 1024);
     pair.server.release_buffers();
     let after = spare(&mut pair.server);
-    assert!(after < 8 * 1024, "back to the start after release: {after}");
+    assert!(after < 1024, "back to the start after release: {after}");
 }
 
 #[test]
