@@ -17,15 +17,14 @@ const WIDE: usize = 64;
 /// byte.
 pub(crate) fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     let shift = offset % 4;
-    let key = [
-        key[shift],
-        key[(shift + 1) % 4],
-        key[(shift + 2) % 4],
-        key[(shift + 3) % 4],
-    ];
-    let word = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
+    let key = if shift == 0 {
+        key
+    } else {
+        let mut rotated = key;
+        rotated.rotate_left(shift);
+        rotated
+    };
+    let word = u64::from(u32::from_ne_bytes(key)) * 0x0000_0001_0000_0001;
     let (blocks, rest) = buf.as_chunks_mut::<WIDE>();
     for block in blocks {
         // A fixed count of words per block: the compiler unrolls and vectorises this.
@@ -37,8 +36,13 @@ pub(crate) fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for chunk in words {
         *chunk = (u64::from_ne_bytes(*chunk) ^ word).to_ne_bytes();
     }
-    // `words` covered a multiple of 8 (hence of 4) bytes, so the tail starts on key[0].
-    for (byte, k) in tail.iter_mut().zip(key.iter().cycle()) {
+    // `words` covered a multiple of 8 (hence of 4) bytes, so the tail (under 8 bytes) starts
+    // on key[0]: at most one 4-byte step, then fewer than 4 single bytes.
+    let (quads, bytes) = tail.as_chunks_mut::<4>();
+    for quad in quads {
+        *quad = (u32::from_ne_bytes(*quad) ^ u32::from_ne_bytes(key)).to_ne_bytes();
+    }
+    for (byte, k) in bytes.iter_mut().zip(key) {
         *byte ^= k;
     }
 }

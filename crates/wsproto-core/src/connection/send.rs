@@ -12,7 +12,6 @@ use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::error::SendError;
 use crate::event::{Message, MessageKind};
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_header};
-use crate::mask::apply_mask;
 use crate::transmit::ZERO_COPY_THRESHOLD;
 
 impl Connection {
@@ -165,6 +164,9 @@ impl Connection {
 
     /// Queues `payload` as frames of at most the outgoing frame size; `rsv` goes on the first
     /// frame only, `fin` on the last.
+    // Inlined into the send path: each call level costs ~20 instructions of a small-message
+    // send (callgrind).
+    #[inline(always)]
     fn queue_data_frames(
         &mut self,
         opcode: OpCode,
@@ -196,6 +198,7 @@ impl Connection {
     }
 
     /// Queues one frame, masking it in the client role.
+    #[inline(always)]
     fn queue_frame(
         &mut self,
         fin: bool,
@@ -212,21 +215,12 @@ impl Connection {
         };
         let mut header = [0; MAX_HEADER_LEN];
         let header_len = encode_header(&mut header, fin, rsv, opcode, mask, payload.len());
-        let tail = self.transmit.tail();
-        tail.extend_from_slice(&header[..header_len]);
-        match (mask, owned) {
-            (None, Some(bytes)) if bytes.len() >= ZERO_COPY_THRESHOLD => {
-                self.transmit.appended(header_len);
+        match owned {
+            Some(bytes) if mask.is_none() && bytes.len() >= ZERO_COPY_THRESHOLD => {
+                self.transmit.push_frame(&header, header_len, &[], None);
                 self.transmit.push_bytes(bytes);
             }
-            (mask, _) => {
-                let start = tail.len();
-                tail.extend_from_slice(payload);
-                if let Some(key) = mask {
-                    apply_mask(&mut tail[start..], key, 0);
-                }
-                self.transmit.appended(header_len + payload.len());
-            }
+            _ => self.transmit.push_frame(&header, header_len, payload, mask),
         }
     }
 

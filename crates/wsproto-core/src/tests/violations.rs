@@ -359,3 +359,52 @@ fn protocol_error_after_our_close_sends_no_second_close() {
     assert_eq!(pair.server.transmit().len(), before);
     assert_eq!(pair.server.close_sent().unwrap().code(), CloseCode::NORMAL);
 }
+
+#[test]
+fn short_complete_frames_obey_the_same_limits_and_waits_as_the_general_decoder() {
+    // Short single frames complete in the buffer take the receive fast path; every limit and
+    // partial header must still behave exactly as on the general path.
+    for sender in [Role::Client, Role::Server] {
+        let limits = Limits::default().max_frame_size(10);
+        let mut pair = Pair::with(Config::default(), limits);
+        let wire = raw_frame(sender, 0x82, &[7; 11]);
+        let (_, error) = feed(pair.side(other(sender)), &wire, usize::MAX);
+        assert_eq!(
+            error,
+            Some(ProtocolError::FrameTooLarge { len: 11, limit: 10 })
+        );
+
+        let limits = Limits::default().max_message_size(10);
+        let mut pair = Pair::with(Config::default(), limits);
+        let wire = raw_frame(sender, 0x81, b"eleven char");
+        let (_, error) = feed(pair.side(other(sender)), &wire, usize::MAX);
+        assert_eq!(error, Some(ProtocolError::MessageTooLarge { limit: 10 }));
+
+        // A 16-bit length (200 bytes) whose header arrives one byte at a time, then the
+        // payload: no event until the last byte, then exactly the message.
+        let mut pair = Pair::new();
+        let payload: Vec<u8> = (0..200u8).collect();
+        let wire = raw_frame(sender, 0x82, &payload);
+        let (events, error) = feed(pair.side(other(sender)), &wire[..wire.len() - 1], 1);
+        assert!(events.is_empty() && error.is_none());
+        let (events, error) = feed(pair.side(other(sender)), &wire[wire.len() - 1..], 1);
+        assert!(error.is_none());
+        assert!(
+            matches!(&events[..], [Event::Message(m)] if m.payload()[..] == payload[..]),
+            "{events:?}"
+        );
+
+        // An empty frame: its header alone is the whole frame, mask key included (a client's
+        // header is 6 bytes: the first 2 alone are not a message yet).
+        let mut pair = Pair::new();
+        let wire = raw_frame(sender, 0x81, b"");
+        let (mut events, _) = feed(pair.side(other(sender)), &wire[..2], usize::MAX);
+        if sender == Role::Client {
+            assert!(events.is_empty(), "{events:?}");
+            let (rest, error) = feed(pair.side(other(sender)), &wire[2..], usize::MAX);
+            assert!(error.is_none());
+            events = rest;
+        }
+        assert!(matches!(&events[..], [Event::Message(m)] if m.payload().is_empty()));
+    }
+}
