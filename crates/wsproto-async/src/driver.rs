@@ -176,16 +176,22 @@ impl<T: Transport> Driver<T> {
                 ready!(self.poll_linger(cx));
                 return Poll::Ready(self.pending_error.take().map(|e| Err(Error::Protocol(e))));
             }
-            if self.poll_timer(cx) || self.poll_server_shutdown(cx) {
+            // While input keeps coming, deadlines and the server's shutdown are checked
+            // against the clock and a flag; the timer and the shutdown watch are only
+            // registered with the waker below, when the task is about to wait.
+            let now = self.now();
+            if self.fire_due_deadlines(now) || self.start_shutdown_close(false, cx) {
                 continue;
             }
             if self.conn.is_write_buffer_full() {
                 // The peer is not reading what we send (the write above is pending and has
                 // registered for writability). Stop reading too, so automatic replies to a
                 // ping flood cannot grow the queue without bound.
+                if self.register_wakeups(cx) {
+                    continue;
+                }
                 return Poll::Pending;
             }
-            let now = self.now();
             match self.poll_read(cx, now) {
                 Poll::Ready(Ok(0)) => self.conn.handle_eof(now),
                 Poll::Ready(Ok(_)) => {
@@ -196,7 +202,7 @@ impl<T: Transport> Driver<T> {
                 Poll::Ready(Err(error)) => return self.io_failed(error),
                 Poll::Pending => {
                     // Nothing to read. If the connection stays quiet for IDLE_RELEASE, its
-                    // buffers are given back (see `poll_timer`); releasing at once would
+                    // buffers are given back (see `on_deadline`); releasing at once would
                     // free and regrow them on every batch of a busy connection.
                     if self.release_on_pending {
                         // Quiet for IDLE_RELEASE: give the buffers back while we wait (they
@@ -212,8 +218,9 @@ impl<T: Transport> Driver<T> {
                         }
                     } else if self.idle_release_at.is_none() && !self.released_since_activity {
                         self.idle_release_at = Some(now + IDLE_RELEASE);
-                        // Arm the timer for it (it cannot fire yet: the deadline is ahead).
-                        let _ = self.poll_timer(cx);
+                    }
+                    if self.register_wakeups(cx) {
+                        continue;
                     }
                     return Poll::Pending;
                 }
@@ -262,50 +269,81 @@ impl<T: Transport> Driver<T> {
         Poll::Ready(Some(Err(Error::Io(error))))
     }
 
-    /// Fires the engine's timers if due; returns whether one fired.
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(at) = earliest(self.conn.poll_timeout(), self.idle_release_at) else {
-            self.timer_at = None;
-            return false;
-        };
-        let deadline = self.origin + at.as_duration();
-        let timer = self.timer.get_or_insert_with(|| T::Timer::at(deadline));
-        if self.timer_at != Some(at) {
-            timer.reset(deadline);
-            self.timer_at = Some(at);
-        }
-        if timer.poll_elapsed(cx).is_ready() {
-            self.timer_at = None;
-            let now = self.now().max(at);
-            if let Some(release_at) = self.idle_release_at.filter(|r| *r <= now) {
-                let quiet_until = self.last_activity + IDLE_RELEASE;
-                if quiet_until <= release_at {
-                    // Quiet since the deadline was set: release at the next read that pends,
-                    // so an idle connection costs only its fixed state; the next traffic
-                    // allocates the buffers again.
-                    self.release_on_pending = true;
-                    self.idle_release_at = None;
-                } else {
-                    self.idle_release_at = Some(quiet_until);
-                }
-            }
-            if self.conn.poll_timeout().is_some_and(|t| t <= now) {
-                self.conn.handle_timeout(now);
-            }
-            return true;
-        }
-        false
+    /// The earliest deadline: the engine's timers or the idle release.
+    fn next_deadline(&self) -> Option<Instant> {
+        earliest(self.conn.poll_timeout(), self.idle_release_at)
     }
 
-    /// Starts a 1001 close when the accepting server shuts down; returns whether it did.
-    fn poll_server_shutdown(&mut self, cx: &mut Context<'_>) -> bool {
+    /// Handles the deadlines due by `now` without touching the timer; returns whether any was.
+    fn fire_due_deadlines(&mut self, now: Instant) -> bool {
+        match self.next_deadline() {
+            Some(at) if at <= now => {
+                self.on_deadline(now);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Before the task waits: arms the timer for the next deadline and registers for the
+    /// server's shutdown. Returns whether either is already due (poll again instead of
+    /// waiting).
+    fn register_wakeups(&mut self, cx: &mut Context<'_>) -> bool {
+        if let Some(at) = self.next_deadline() {
+            let deadline = self.origin + at.as_duration();
+            let timer = self.timer.get_or_insert_with(|| T::Timer::at(deadline));
+            if self.timer_at != Some(at) {
+                timer.reset(deadline);
+                self.timer_at = Some(at);
+            }
+            if timer.poll_elapsed(cx).is_ready() {
+                // The runtime's clock says the deadline passed (it may run ahead of ours,
+                // e.g. paused test time): trust it.
+                let now = self.now().max(at);
+                self.on_deadline(now);
+                return true;
+            }
+        } else {
+            self.timer_at = None;
+        }
+        self.start_shutdown_close(true, cx)
+    }
+
+    /// A deadline passed: starts the idle release if the connection stayed quiet, and fires
+    /// the engine's timers that are due.
+    fn on_deadline(&mut self, now: Instant) {
+        self.timer_at = None;
+        if let Some(release_at) = self.idle_release_at.filter(|r| *r <= now) {
+            let quiet_until = self.last_activity + IDLE_RELEASE;
+            if quiet_until <= release_at {
+                // Quiet since the deadline was set: release at the next read that pends,
+                // so an idle connection costs only its fixed state; the next traffic
+                // allocates the buffers again.
+                self.release_on_pending = true;
+                self.idle_release_at = None;
+            } else {
+                self.idle_release_at = Some(quiet_until);
+            }
+        }
+        if self.conn.poll_timeout().is_some_and(|t| t <= now) {
+            self.conn.handle_timeout(now);
+        }
+    }
+
+    /// Starts a 1001 close when the accepting server shut down; returns whether it did. With
+    /// `register`, also arranges for the task to be woken when that happens.
+    fn start_shutdown_close(&mut self, register: bool, cx: &mut Context<'_>) -> bool {
         if self.shutdown_seen {
             return false;
         }
         let Some(shutdown) = self.shutdown.as_mut() else {
             return false;
         };
-        let fired = shutdown.poll_triggered(cx).is_ready();
+        let fired = if register {
+            shutdown.poll_triggered(cx).is_ready()
+        } else {
+            shutdown.is_triggered()
+        };
         if fired {
             self.shutdown_seen = true;
             let now = self.now();
