@@ -368,18 +368,18 @@ impl<T: Transport> Driver<T> {
             None => Context::from_waker(cx.waker()),
         };
         while self.conn.wants_write() {
-            let written = if self.io.is_write_vectored() {
-                let mut runs: [&[u8]; MAX_IO_SLICES] = [&[]; MAX_IO_SLICES];
-                let count = self.conn.transmit_chunks(&mut runs);
-                let slices: [IoSlice<'_>; MAX_IO_SLICES] =
-                    std::array::from_fn(|i| IoSlice::new(runs[i]));
-                ready!(self.io.poll_write_vectored(&mut cx, &slices[..count]))?
-            } else {
-                ready!(
-                    self.io
-                        .poll_write_vectored(&mut cx, &[IoSlice::new(self.conn.transmit())])
-                )?
-            };
+            let first = self.conn.transmit();
+            let written =
+                if first.len() == self.conn.buffered_amount() || !self.io.is_write_vectored() {
+                    // One contiguous run (or a transport that takes one slice at a time).
+                    ready!(self.io.poll_write(&mut cx, first))?
+                } else {
+                    let mut runs: [&[u8]; MAX_IO_SLICES] = [&[]; MAX_IO_SLICES];
+                    let count = self.conn.transmit_chunks(&mut runs);
+                    let slices: [IoSlice<'_>; MAX_IO_SLICES] =
+                        std::array::from_fn(|i| IoSlice::new(runs[i]));
+                    ready!(self.io.poll_write_vectored(&mut cx, &slices[..count]))?
+                };
             if written == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }

@@ -43,6 +43,14 @@ pub trait Transport: Unpin + Send + 'static {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>>;
 
+    /// Writes from one buffer; returns how many bytes were written. The drive loop uses it
+    /// when everything queued is one contiguous run (the usual case for small messages),
+    /// since a plain write costs the kernel less than a one-slice vectored write. The
+    /// default hands the buffer to [`poll_write_vectored`](Self::poll_write_vectored).
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        self.poll_write_vectored(cx, &[IoSlice::new(buf)])
+    }
+
     /// Whether [`poll_write_vectored`](Self::poll_write_vectored) writes more than the first
     /// slice at a time (otherwise the loop hands it one slice per call).
     fn is_write_vectored(&self) -> bool;

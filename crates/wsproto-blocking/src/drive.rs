@@ -156,18 +156,26 @@ impl<S: BlockingTransport> WebSocket<S> {
         true
     }
 
-    /// Writes everything queued (vectored, up to [`MAX_IO_SLICES`] runs per call), then
+    /// Writes everything queued (one plain write for a single run, else vectored, up to
+    /// [`MAX_IO_SLICES`] runs per call), then
     /// flushes the transport if anything was written.
     pub(crate) fn write_queued(&mut self) -> io::Result<()> {
         if !self.conn.wants_write() {
             return Ok(());
         }
         while self.conn.wants_write() {
-            let mut runs: [&[u8]; MAX_IO_SLICES] = [&[]; MAX_IO_SLICES];
-            let count = self.conn.transmit_chunks(&mut runs);
-            let slices: [IoSlice<'_>; MAX_IO_SLICES] =
-                std::array::from_fn(|i| IoSlice::new(runs[i]));
-            match self.stream.write_vectored(&slices[..count]) {
+            let first = self.conn.transmit();
+            let written = if first.len() == self.conn.buffered_amount() {
+                // One contiguous run: a plain write costs the kernel less than a vectored one.
+                self.stream.write(first)
+            } else {
+                let mut runs: [&[u8]; MAX_IO_SLICES] = [&[]; MAX_IO_SLICES];
+                let count = self.conn.transmit_chunks(&mut runs);
+                let slices: [IoSlice<'_>; MAX_IO_SLICES] =
+                    std::array::from_fn(|i| IoSlice::new(runs[i]));
+                self.stream.write_vectored(&slices[..count])
+            };
+            match written {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => self.conn.advance_transmit(n),
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}

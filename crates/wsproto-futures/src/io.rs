@@ -70,6 +70,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for FuturesIo
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
     fn is_write_vectored(&self) -> bool {
         // futures-io cannot tell; TCP streams of smol and async-std write all slices at once.
         true

@@ -58,6 +58,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for TokioIo<S
         Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
+    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
+    }
+
     fn is_write_vectored(&self) -> bool {
         self.0.is_write_vectored()
     }
