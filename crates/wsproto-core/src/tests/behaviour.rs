@@ -24,7 +24,9 @@ fn binary(b: &[u8]) -> Event {
 #[test]
 fn messages_of_every_length_form_arrive_intact_both_ways() {
     for sender in ROLES {
-        for &len in &[0usize, 1, 125, 126, 65_535, 65_536, 200_000] {
+        // 16_383 / 16_384: the last length the server copies on its short-frame path, and the
+        // first it may queue by reference.
+        for &len in &[0usize, 1, 125, 126, 16_383, 16_384, 65_535, 65_536, 200_000] {
             let mut pair = Pair::new().chunked(7_919, len as u64 + 3);
             let data: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
             pair.side(sender).send_binary(&data).unwrap();
@@ -38,6 +40,17 @@ fn messages_of_every_length_form_arrive_intact_both_ways() {
             );
         }
     }
+}
+
+#[test]
+fn short_server_frames_carry_the_shortest_length_form() {
+    let mut pair = Pair::new();
+    pair.server.send_binary(&[7; 125]).unwrap();
+    pair.server.send_text(&"a".repeat(126)).unwrap();
+    let wire = pair.server.transmit().to_vec();
+    assert_eq!(&wire[..2], &[0x82, 125]);
+    assert_eq!(&wire[2 + 125..2 + 125 + 4], &[0x81, 126, 0, 126]);
+    assert_eq!(wire.len(), 2 + 125 + 4 + 126);
 }
 
 #[test]
