@@ -83,10 +83,11 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
 /// that is still sending.
 const LINGER: Duration = Duration::from_secs(2);
 
-/// The linger phase after the closing handshake.
+/// The linger phase after the closing handshake. The draining state is boxed: every
+/// connection carries this field, few ever linger.
 enum Linger<Tm> {
     NotStarted,
-    Draining { timer: Tm, buf: BytesMut },
+    Draining(Box<(Tm, BytesMut)>),
     Done,
 }
 
@@ -463,14 +464,15 @@ impl<T: Transport> Driver<T> {
     fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if matches!(self.linger, Linger::NotStarted) {
             let until = std::time::Instant::now() + LINGER;
-            self.linger = Linger::Draining {
-                timer: T::Timer::at(until),
-                buf: BytesMut::with_capacity(4096),
-            };
+            self.linger = Linger::Draining(Box::new((
+                T::Timer::at(until),
+                BytesMut::with_capacity(4096),
+            )));
         }
-        let Linger::Draining { timer, buf } = &mut self.linger else {
+        let Linger::Draining(draining) = &mut self.linger else {
             return Poll::Ready(());
         };
+        let (timer, buf) = &mut **draining;
         loop {
             if timer.poll_elapsed(cx).is_ready() {
                 break;

@@ -84,7 +84,9 @@ pub struct Connection {
     config: Config,
     limits: Limits,
     rng: Option<Box<dyn RngCore + Send>>,
-    extension: Option<Box<dyn Extension>>,
+    /// The negotiated extension and its scratch buffer, boxed together: most connections
+    /// have none, and this keeps them 32 bytes smaller.
+    extension: Option<Box<ExtensionSlot>>,
     /// Received bytes not yet turned into events; the current frame's payload starts at 0.
     read: BytesMut,
     /// Spare room the next read is offered at least; grows while reads fill it (see
@@ -96,8 +98,6 @@ pub struct Connection {
     incoming: Incoming,
     eof: bool,
     transmit: Transmit,
-    /// Scratch space for extension-encoded payloads, reused across messages.
-    scratch: BytesMut,
     /// An outgoing fragmented message is unfinished.
     sending_fragmented: bool,
     // Boxed: a closed connection is rare, an idle open one common; keep the struct small.
@@ -109,6 +109,13 @@ pub struct Connection {
     last_input: Instant,
     keepalive_deadline: Option<Instant>,
     last_ping: Option<PingRecord>,
+}
+
+/// An installed extension with the buffer its encoded payloads are written to (reused
+/// across messages).
+struct ExtensionSlot {
+    extension: Box<dyn Extension>,
+    scratch: BytesMut,
 }
 
 /// The frame whose payload is being received.
@@ -186,7 +193,6 @@ impl Connection {
             incoming: Incoming::default(),
             eof: false,
             transmit: Transmit::default(),
-            scratch: BytesMut::new(),
             sending_fragmented: false,
             close_sent: None,
             close_received: None,
@@ -202,7 +208,10 @@ impl Connection {
     /// Installs a negotiated extension (e.g. permessage-deflate); call before any traffic.
     #[must_use]
     pub fn with_extension(mut self, extension: Box<dyn Extension>) -> Self {
-        self.extension = Some(extension);
+        self.extension = Some(Box::new(ExtensionSlot {
+            extension,
+            scratch: BytesMut::new(),
+        }));
         self
     }
 
@@ -321,7 +330,7 @@ impl Connection {
     pub fn buffer_capacity(&self) -> usize {
         self.read.capacity()
             + self.incoming.assembled.capacity()
-            + self.scratch.capacity()
+            + self.extension.as_ref().map_or(0, |e| e.scratch.capacity())
             + self.transmit.capacity()
     }
 
@@ -336,7 +345,9 @@ impl Connection {
         if self.incoming.kind.is_none() {
             self.incoming.assembled = BytesMut::new();
         }
-        self.scratch = BytesMut::new();
+        if let Some(slot) = self.extension.as_mut() {
+            slot.scratch = BytesMut::new();
+        }
         self.transmit.release_if_empty();
     }
 

@@ -283,7 +283,7 @@ impl Connection {
         let allowed_rsv = self
             .extension
             .as_ref()
-            .map_or(0, |e| e.rsv_bits() & RSV_MASK);
+            .map_or(0, |slot| slot.extension.rsv_bits() & RSV_MASK);
         let start = decode_start(b0, b1, allowed_rsv)?;
         let in_message = self.incoming.kind.is_some();
         // Extension bits belong on the first frame of a data message only (RFC 7692 §6).
@@ -538,7 +538,7 @@ impl Connection {
         if frame.ready == 0 && !frame_done {
             return Ok(Step::NeedInput);
         }
-        let Some(extension) = self.extension.as_mut() else {
+        let Some(extension) = self.extension.as_mut().map(|slot| &mut slot.extension) else {
             return Err(ProtocolError::ReservedBits(4));
         };
         let limit = self.limits.get_max_message_size();

@@ -150,10 +150,10 @@ impl Connection {
             return Err(SendError::FragmentInProgress);
         }
         self.check_room()?;
-        if let Some(extension) = self.extension.as_mut().filter(|_| transform) {
-            self.scratch.clear();
-            if let Ok(Some(rsv)) = extension.encode(kind, payload, &mut self.scratch) {
-                let encoded = self.scratch.split().freeze();
+        if let Some(slot) = self.extension.as_mut().filter(|_| transform) {
+            slot.scratch.clear();
+            if let Ok(Some(rsv)) = slot.extension.encode(kind, payload, &mut slot.scratch) {
+                let encoded = slot.scratch.split().freeze();
                 self.queue_data_frames(opcode_of(kind), rsv, &encoded, Some(&encoded), true);
                 return Ok(());
             }
