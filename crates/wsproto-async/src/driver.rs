@@ -489,6 +489,17 @@ impl<T: Transport> Driver<T> {
     }
 }
 
+impl<T: Transport> Driver<T> {
+    /// Wakes the receiving half of a split connection, if it waits: the sending half just
+    /// created a deadline (a close timeout) that only the receiving half's polling arms a
+    /// timer for.
+    pub(crate) fn wake_reader(&self) {
+        if let Some(pair) = &self.write_wakers {
+            pair.wake_half(Half::Reader);
+        }
+    }
+}
+
 /// The wakers of both halves of a split connection: whichever half polls the transport for
 /// writing, both are woken when it becomes writable, so neither can steal the other's wakeup.
 #[derive(Default)]
@@ -506,6 +517,19 @@ impl WakerPair {
             }
         }
         Waker::from(Arc::clone(self))
+    }
+}
+
+impl WakerPair {
+    fn wake_half(&self, half: Half) {
+        let index = usize::from(half == Half::Writer);
+        let waker = match self.slots.lock() {
+            Ok(mut slots) => slots[index].take(),
+            Err(_) => None,
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 }
 

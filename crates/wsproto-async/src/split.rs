@@ -139,6 +139,7 @@ impl<T: Transport> WriteHalf<T> {
             let mut driver = lock(&self.shared);
             let now = driver.now();
             driver.conn.close(code, reason, now)?;
+            driver.wake_reader();
         }
         self.flush().await
     }
@@ -173,6 +174,7 @@ impl<T: Transport> Sink<Message> for WriteHalf<T> {
         if driver.conn.state() == State::Open {
             let now = driver.now();
             driver.conn.close(CloseCode::NORMAL, "", now)?;
+            driver.wake_reader();
         }
         driver.poll_flush(cx, Half::Writer)
     }

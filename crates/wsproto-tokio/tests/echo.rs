@@ -182,6 +182,47 @@ async fn split_halves_work_from_two_tasks_and_pongs_flow_while_only_reading() {
 }
 
 #[tokio::test]
+async fn a_split_close_times_out_against_a_silent_peer_while_the_reader_waits() {
+    tokio::time::timeout(LIMIT, async {
+        // A server that completes the handshake and then never reads: our Close gets no
+        // answer, so only the close timeout can end the connection.
+        let mut server = wsproto_tokio::Server::bind("127.0.0.1:0").await.unwrap();
+        let url = server.url();
+        tokio::spawn(async move {
+            let ws = server.accept().await.unwrap();
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            drop(ws);
+        });
+        let config = Config::default().close_timeout(Duration::from_millis(300));
+        let ws = connect_with(&url, ClientConfig::default().config(config))
+            .await
+            .unwrap();
+        let (mut reader, mut writer) = ws.split();
+        let reading = tokio::spawn(async move {
+            while let Some(event) = reader.next_event().await {
+                let _ = event;
+            }
+            reader.state()
+        });
+        // The reader is parked waiting for input, quiet long enough for its idle release
+        // (1 s) to have fired: no timer is armed when the writer starts the close.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let started = std::time::Instant::now();
+        writer.close(CloseCode::NORMAL, "").await.unwrap();
+        let state = reading.await.unwrap();
+        assert_eq!(state, State::Closed);
+        // Close timeout (0.3 s) plus at most the 2 s linger for the silent peer.
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{:?}",
+            started.elapsed()
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
 async fn releasing_idle_buffers_keeps_the_connection_working() {
     tokio::time::timeout(LIMIT, async {
         let url = echo_server(ServerConfig::default()).await;
