@@ -95,6 +95,7 @@ impl Limits {
     /// [`SendError::WriteBufferFull`](crate::SendError::WriteBufferFull) until the caller
     /// drains the transmit queue; a send that starts below the mark is queued whole. Control
     /// frames (pong, close) are never refused. This bounds memory when a peer stops reading.
+    /// An empty queue is never full: 0 lets one send in at a time.
     #[must_use]
     pub fn write_high_water(mut self, bytes: usize) -> Self {
         self.write_high_water = bytes;

@@ -271,7 +271,9 @@ impl Connection {
     /// [`Limits::write_high_water`].
     #[must_use]
     pub fn is_write_buffer_full(&self) -> bool {
-        self.transmit.len() >= self.limits.get_write_high_water()
+        // Never full while empty, so a mark of 0 means "one send at a time", not "never".
+        let queued = self.transmit.len();
+        queued > 0 && queued >= self.limits.get_write_high_water()
     }
 
     /// The Close frame we sent, if any (our code and reason).

@@ -440,6 +440,29 @@ fn write_buffer_high_water_refuses_data_but_not_control_frames() {
 }
 
 #[test]
+fn a_zero_high_water_mark_lets_one_send_in_at_a_time() {
+    for side in ROLES {
+        let mut pair = Pair::with(Config::default(), Limits::default().write_high_water(0));
+        assert!(
+            !pair.side(side).is_write_buffer_full(),
+            "an empty queue is never full"
+        );
+        pair.side(side).send_text("one").unwrap();
+        assert_eq!(
+            pair.side(side).send_text("two"),
+            Err(SendError::WriteBufferFull)
+        );
+        pair.drive();
+        pair.side(side).send_text("two").unwrap();
+        pair.drive();
+        assert_eq!(
+            pair.seen(other(side)).take(),
+            vec![text("one"), text("two")]
+        );
+    }
+}
+
+#[test]
 fn data_after_the_peers_close_is_ignored() {
     for sender in ROLES {
         let mut pair = Pair::new();
