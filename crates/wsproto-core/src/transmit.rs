@@ -15,10 +15,6 @@ use crate::mask::apply_mask;
 /// Payloads at least this long are queued by reference when they need no masking.
 pub(crate) const ZERO_COPY_THRESHOLD: usize = 16 * 1024;
 
-/// Payloads shorter than this fit a 7- or 16-bit length and are always copied: the lean
-/// [`Transmit::push_short_unmasked`] path.
-pub(crate) const SHORT_FRAME: usize = ZERO_COPY_THRESHOLD;
-
 #[derive(Debug, Default)]
 pub(crate) struct Transmit {
     segments: VecDeque<Bytes>,
@@ -69,24 +65,6 @@ impl Transmit {
             apply_mask(&mut self.tail[payload_at..], key, 0);
         }
         self.len += header_len + payload.len();
-    }
-
-    /// Appends one unmasked frame whose payload is shorter than [`SHORT_FRAME`]: `first_byte`
-    /// (FIN, RSV, opcode), the length in its shortest form, then a copy of `payload`.
-    pub(crate) fn push_short_unmasked(&mut self, first_byte: u8, payload: &[u8]) {
-        debug_assert!(payload.len() < SHORT_FRAME);
-        let len = payload.len();
-        self.tail.reserve(4 + len);
-        let header_len = if len < 126 {
-            self.tail.extend_from_slice(&[first_byte, len as u8]);
-            2
-        } else {
-            let [hi, lo] = (len as u16).to_be_bytes();
-            self.tail.extend_from_slice(&[first_byte, 126, hi, lo]);
-            4
-        };
-        self.tail.extend_from_slice(payload);
-        self.len += header_len + len;
     }
 
     /// Queues `bytes` after everything already queued, without copying.

@@ -254,17 +254,17 @@ impl Connection {
         if let Some(key) = key {
             apply_mask(payload, key, 0);
         }
-        let text = b0 == 0x81;
-        if text && core::str::from_utf8(payload).is_err() {
+        let kind = if b0 == 0x81 {
+            MessageKind::Text
+        } else {
+            MessageKind::Binary
+        };
+        if kind == MessageKind::Text && core::str::from_utf8(payload).is_err() {
             return Err(ProtocolError::InvalidUtf8);
         }
         self.read.advance(header_len);
         let payload = self.read.split_to(len).freeze();
-        Ok(Some(if text {
-            Message::Text(Utf8Bytes::from_validated(payload))
-        } else {
-            Message::Binary(payload)
-        }))
+        Ok(Some(message_of(Some(kind), payload)))
     }
 
     fn step(&mut self) -> Result<Step, ProtocolError> {
@@ -594,10 +594,7 @@ impl Connection {
     }
 
     fn message(&self, payload: bytes::Bytes) -> Message {
-        match self.incoming.kind {
-            Some(MessageKind::Text) => Message::Text(Utf8Bytes::from_validated(payload)),
-            _ => Message::Binary(payload),
-        }
+        message_of(self.incoming.kind, payload)
     }
 
     /// Resets the per-message state, keeping the reassembly buffer's memory for the next one.
@@ -607,5 +604,13 @@ impl Connection {
         self.incoming.fragments = 0;
         self.incoming.size = 0;
         self.incoming.decoded = 0;
+    }
+}
+
+/// A validated payload as the message of its kind (binary when the kind is unknown).
+fn message_of(kind: Option<MessageKind>, payload: bytes::Bytes) -> Message {
+    match kind {
+        Some(MessageKind::Text) => Message::Text(Utf8Bytes::from_validated(payload)),
+        _ => Message::Binary(payload),
     }
 }

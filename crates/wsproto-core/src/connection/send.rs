@@ -12,7 +12,7 @@ use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::error::SendError;
 use crate::event::{Message, MessageKind};
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_header};
-use crate::transmit::{SHORT_FRAME, ZERO_COPY_THRESHOLD};
+use crate::transmit::ZERO_COPY_THRESHOLD;
 
 impl Connection {
     /// Queues a text message.
@@ -158,13 +158,15 @@ impl Connection {
                 return Ok(());
             }
         }
-        let short = payload.len() < SHORT_FRAME
+        let one_copied_frame = payload.len() < ZERO_COPY_THRESHOLD
             && payload.len() <= self.config.get_outgoing_frame_size().get();
-        if short && self.role == Role::Server {
-            // The common case, kept lean: one unmasked frame with a 7- or 16-bit length,
-            // copied (callgrind: ~170 -> ~60 instructions for a 16-byte message).
-            let first_byte = 0x80 | opcode_of(kind).as_u8();
-            self.transmit.push_short_unmasked(first_byte, payload);
+        if one_copied_frame && self.role == Role::Server {
+            // The common case, kept lean: one unmasked frame, copied, without the fragmenting
+            // and by-reference machinery (callgrind: ~170 -> ~70 instructions for 16 bytes).
+            let mut header = [0; MAX_HEADER_LEN];
+            let header_len =
+                encode_header(&mut header, true, 0, opcode_of(kind), None, payload.len());
+            self.transmit.push_frame(&header, header_len, payload, None);
             return Ok(());
         }
         self.queue_data_frames(opcode_of(kind), 0, payload, owned, true);
