@@ -27,8 +27,10 @@
 //!   Close with that code when one may still be sent, and leave the state `Closed`; states only
 //!   move forward; no event follows a Close; at most one event per byte received;
 //! - a data send is refused exactly when the connection is closing/closed, a fragmented send is
-//!   unfinished or `buffered_amount() >= write_high_water`; a refused command queues nothing; an
-//!   accepted one queues exactly the RFC encoding of its frames. Hence `buffered_amount()` stays
+//!   unfinished or the queue is full (`0 < buffered_amount() >= write_high_water`: an empty
+//!   queue is never full, so a mark of 0 lets one send in at a time); a refused command queues
+//!   nothing; an accepted one queues exactly the RFC encoding of its frames. Hence
+//!   `buffered_amount()` stays
 //!   within `write_high_water` + the largest accepted data send + the control frames (pings,
 //!   pongs, Close, the engine's own replies) queued since it was last under the mark: control
 //!   frames are exempt from the mark by design, so the bound without that term is not valid;
@@ -713,7 +715,12 @@ impl Checked {
             self.conn.is_finished(),
             state == State::Closed && buffered == 0
         );
-        assert_eq!(self.conn.is_write_buffer_full(), buffered >= high_water);
+        // The engine's rule (`Limits::write_high_water`): an empty queue is never full, so a
+        // mark of 0 lets one send in at a time.
+        assert_eq!(
+            self.conn.is_write_buffer_full(),
+            buffered > 0 && buffered >= high_water
+        );
         let bound = high_water
             .saturating_add(self.max_send)
             .saturating_add(self.allowance);

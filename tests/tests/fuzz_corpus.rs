@@ -1,6 +1,8 @@
-//! Replays the fuzz corpora on stable: every file in `fuzz/corpus/<target>/` and
-//! `fuzz/regressions/<target>/`, and the named seeds built in code, runs through the same
-//! target function the cargo-fuzz binary calls, so CI covers what fuzzing found.
+//! Fuzzing on stable: replays the fuzz corpora (every file in `fuzz/corpus/<target>/` and
+//! `fuzz/regressions/<target>/`, and the named seeds built in code) through the same target
+//! function the cargo-fuzz binary calls, so CI covers what fuzzing found; then runs each target
+//! for a few seconds over seeded mutations of those inputs ([`smoke`]), so a checker that falls
+//! out of step with the engine fails CI instead of leaving nightly fuzzing silently dead.
 //!
 //! The targets live in `fuzz/src/lib.rs`, included here rather than copied. A regression file
 //! is named after what it guards and also gets a named test below. An input that panics or
@@ -12,6 +14,9 @@
 #[path = "../../fuzz/src/lib.rs"]
 mod wsproto_fuzz;
 
+#[path = "fuzz_corpus/smoke.rs"]
+mod smoke;
+
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -19,21 +24,34 @@ use std::time::Duration;
 /// Longest an input may run (unoptimised, on a loaded CI machine) before it counts as a hang.
 const HANG: Duration = Duration::from_secs(60);
 
-/// Runs `target` on its built-in seeds and on every stored input for it; returns how many ran.
-fn replay(name: &str, target: fn(&[u8])) -> usize {
-    let mut count = 0;
-    for (seed, bytes) in wsproto_fuzz::seeds(name) {
-        run_one(&format!("seed {name}/{seed}"), bytes, target);
-        count += 1;
-    }
+/// The built-in seeds and every stored input of `target`, each with a label.
+fn inputs(name: &str) -> Vec<(String, Vec<u8>)> {
+    let mut all: Vec<(String, Vec<u8>)> = wsproto_fuzz::seeds(name)
+        .into_iter()
+        .map(|(seed, bytes)| (format!("seed {name}/{seed}"), bytes))
+        .collect();
     for dir in ["corpus", "regressions"] {
         for path in files(&fuzz_dir().join(dir).join(name)) {
             let bytes = std::fs::read(&path).expect("readable corpus file");
-            run_one(&path.display().to_string(), bytes, target);
-            count += 1;
+            all.push((path.display().to_string(), bytes));
         }
     }
-    count
+    all
+}
+
+/// Runs `target` on its built-in seeds and on every stored input for it; returns how many ran.
+fn replay(name: &str, target: fn(&[u8])) -> usize {
+    let all = inputs(name);
+    for (label, bytes) in &all {
+        run_one(label, bytes.clone(), target);
+    }
+    all.len()
+}
+
+/// Runs `target` over seeded mutations of its seeds and stored inputs; returns how many ran.
+fn fuzz_smoke(name: &'static str, target: fn(&[u8])) -> usize {
+    let pool = inputs(name).into_iter().map(|(_, bytes)| bytes).collect();
+    smoke::smoke(name, pool, target)
 }
 
 /// Runs the regression file `fuzz/regressions/<target>/<name>`.
@@ -85,8 +103,18 @@ fn frame_decode_corpus() {
 }
 
 #[test]
+fn frame_decode_smoke() {
+    assert!(fuzz_smoke("frame_decode", wsproto_fuzz::frame_decode) > 0);
+}
+
+#[test]
 fn server_handshake_corpus() {
     assert!(replay("server_handshake", wsproto_fuzz::server_handshake) > 0);
+}
+
+#[test]
+fn server_handshake_smoke() {
+    assert!(fuzz_smoke("server_handshake", wsproto_fuzz::server_handshake) > 0);
 }
 
 #[test]
@@ -95,8 +123,18 @@ fn client_handshake_corpus() {
 }
 
 #[test]
+fn client_handshake_smoke() {
+    assert!(fuzz_smoke("client_handshake", wsproto_fuzz::client_handshake) > 0);
+}
+
+#[test]
 fn server_connection_corpus() {
     assert!(replay("server_connection", wsproto_fuzz::server_connection) > 0);
+}
+
+#[test]
+fn server_connection_smoke() {
+    assert!(fuzz_smoke("server_connection", wsproto_fuzz::server_connection) > 0);
 }
 
 #[test]
@@ -105,13 +143,28 @@ fn client_connection_corpus() {
 }
 
 #[test]
+fn client_connection_smoke() {
+    assert!(fuzz_smoke("client_connection", wsproto_fuzz::client_connection) > 0);
+}
+
+#[test]
 fn round_trip_corpus() {
     assert!(replay("round_trip", wsproto_fuzz::round_trip) > 0);
 }
 
 #[test]
+fn round_trip_smoke() {
+    assert!(fuzz_smoke("round_trip", wsproto_fuzz::round_trip) > 0);
+}
+
+#[test]
 fn deflate_corpus() {
     assert!(replay("deflate", wsproto_fuzz::deflate) > 0);
+}
+
+#[test]
+fn deflate_smoke() {
+    assert!(fuzz_smoke("deflate", wsproto_fuzz::deflate) > 0);
 }
 
 /// permessage-deflate with `threshold(0)`: an empty message sent after a compressed one (with
@@ -124,4 +177,17 @@ fn deflate_empty_message_after_compressed_one_terminates() {
         "empty_message_after_compressed_one_hangs",
         wsproto_fuzz::deflate,
     );
+}
+
+/// A write high-water mark of 0 with nothing queued: the engine says "not full" (an empty queue
+/// is never full, so 0 lets one send in at a time) while the checker once asserted
+/// `buffered >= high_water`. These four inputs are what the stable smoke found against that
+/// stale checker, one per target that crashed on it.
+#[test]
+fn empty_queue_with_zero_high_water_is_not_full() {
+    let name = "empty_queue_with_zero_high_water_is_not_full";
+    regression("client_connection", name, wsproto_fuzz::client_connection);
+    regression("server_connection", name, wsproto_fuzz::server_connection);
+    regression("round_trip", name, wsproto_fuzz::round_trip);
+    regression("deflate", name, wsproto_fuzz::deflate);
 }
