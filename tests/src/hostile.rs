@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use wsproto_core::{CloseCode, Limits, Message};
-// Every adapter re-exports these same `wsproto-async` types.
+// Every adapter re-exports these same `wsproto-setup` types.
 use wsproto_tokio::{ClientConfig, Error, ServerConfig};
 
 use crate::{ClientKind, ServerKind};

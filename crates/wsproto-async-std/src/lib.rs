@@ -1,7 +1,7 @@
 //! # wsproto-async-std
 //!
 //! WebSocket clients and servers on async-std: async-std's TCP types plugged into [`wsproto_futures`]
-//! (the futures-io adapter), which drives the sans-IO [`wsproto_futures::Config`] engine.
+//! (the futures-io adapter), which drives the sans-IO engine of `wsproto-core`.
 //! The API matches `wsproto-tokio`: [`connect`], [`connect_with`], [`Server::bind`],
 //! [`Server::accept`], and the same `WebSocket` methods.
 //!
@@ -27,13 +27,8 @@ use std::task::{Context, Poll, ready};
 
 use async_std::net::TcpListener as StdListener;
 use futures_io::{AsyncRead, AsyncWrite};
-#[cfg(feature = "deflate")]
-pub use wsproto_futures::DeflateConfig;
-pub use wsproto_futures::{
-    Bytes, ClientConfig, CloseCode, CloseFrame, Config, Delivery, Error, Event, HandshakeInfo,
-    HttpResponse, Limits, Message, MessageKind, ProtocolError, Reject, Request, Result, Role,
-    SendError, ServerConfig, State, Utf8Bytes, accept_stream, client_over, from_upgraded,
-};
+pub use wsproto_futures::prelude::*;
+pub use wsproto_futures::{accept_stream, client_over, from_upgraded};
 
 /// An open WebSocket over an async-std stream (TCP by default).
 pub type WebSocket<S = TcpStream> = wsproto_futures::WebSocket<S>;

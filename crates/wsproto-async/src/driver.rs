@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use wsproto_core::{BytesMut, CloseCode, Connection, Event, Instant, State};
 
-use crate::error::Error;
 use crate::runtime::{Timer, Transport};
-use crate::shutdown::ShutdownWatch;
+use wsproto_setup::Error;
+use wsproto_setup::ShutdownWatch;
 
 /// Most byte runs handed to one vectored write.
 const MAX_IO_SLICES: usize = 32;

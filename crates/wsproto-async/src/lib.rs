@@ -6,10 +6,12 @@
 //!
 //! - [`WebSocket`]: the open connection, with async methods, `futures` `Stream` + `Sink`, and
 //!   [`WebSocket::split`] into halves for two tasks;
-//! - [`client_over`] and [`accept_stream`]: the opening handshake on either side, with timeouts;
-//! - [`ClientConfig`], [`ServerConfig`], [`HttpResponse`] and [`Error`], shared vocabulary so
-//!   every adapter looks the same;
-//! - [`ShutdownSignal`]: a server's graceful shutdown reaching every connection it accepted.
+//! - [`client_over`] / [`open_client`] and [`accept_stream`]: the async drivers of the opening
+//!   handshake sequences ([`ClientOpening`], [`ServerOpening`]) on either side.
+//!
+//! The setup vocabulary ([`ClientConfig`], [`ServerConfig`], [`HttpResponse`], [`Error`],
+//! [`ShutdownSignal`]...) lives in [`wsproto_setup`], shared with the blocking adapter, and is
+//! re-exported here.
 //!
 //! All protocol logic (framing, UTF-8, close codes, limits) stays in [`wsproto_core`]; this
 //! crate only moves bytes and time. Application code uses an adapter crate, which re-exports
@@ -17,20 +19,20 @@
 
 mod client;
 mod driver;
-mod error;
-mod rng;
 mod runtime;
 mod server;
-mod shutdown;
 mod split;
 mod websocket;
 
-pub use client::{ClientConfig, client_over};
-pub use error::{Error, Result};
+pub use client::{client_over, open_client};
 pub use runtime::{SocketAddrs, Timer, Transport, with_deadline};
-pub use server::{HttpResponse, Reject, ServerConfig, Upgrade, accept_stream};
-pub use shutdown::{ShutdownSignal, ShutdownWatch};
+pub use server::accept_stream;
 pub use split::{ReadHalf, WriteHalf};
-pub use websocket::{HandshakeInfo, WebSocket};
+pub use websocket::WebSocket;
 #[cfg(feature = "deflate")]
-pub use wsproto_core::deflate::DeflateConfig;
+pub use wsproto_setup::DeflateConfig;
+pub use wsproto_setup::prelude;
+pub use wsproto_setup::{
+    ClientConfig, ClientOpening, Deadline, Error, HandshakeInfo, HttpResponse, Reject, Result,
+    ServerConfig, ServerOpening, ShutdownSignal, ShutdownWatch, Upgrade,
+};

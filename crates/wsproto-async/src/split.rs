@@ -15,9 +15,9 @@ use futures_sink::Sink;
 use wsproto_core::{CloseCode, CloseFrame, Event, Message, MessageKind, State};
 
 use crate::driver::{Driver, Half};
-use crate::error::{Error, Result};
 use crate::runtime::Transport;
 use crate::websocket::{WebSocket, poll_recv_message};
+use wsproto_setup::{Error, Result};
 
 type Shared<T> = Arc<Mutex<Driver<T>>>;
 

@@ -14,62 +14,9 @@ use wsproto_core::{
 };
 
 use crate::driver::{Driver, Half};
-use crate::error::{Error, Result};
 use crate::runtime::{SocketAddrs, Transport};
 use crate::split::{ReadHalf, WriteHalf, split};
-
-/// What the handshake settled, kept for the application to read.
-#[derive(Clone, Debug, Default)]
-pub struct HandshakeInfo {
-    pub(crate) subprotocol: Option<String>,
-    pub(crate) headers: Vec<(String, Vec<u8>)>,
-    pub(crate) path: Option<String>,
-}
-
-impl HandshakeInfo {
-    /// What a handshake settled: the agreed subprotocol, the peer's headers, the path.
-    #[must_use]
-    pub fn new(
-        subprotocol: Option<String>,
-        headers: Vec<(String, Vec<u8>)>,
-        path: Option<String>,
-    ) -> Self {
-        Self {
-            subprotocol,
-            headers,
-            path,
-        }
-    }
-
-    /// The subprotocol both sides agreed on, if any.
-    #[must_use]
-    pub fn subprotocol(&self) -> Option<&str> {
-        self.subprotocol.as_deref()
-    }
-
-    /// The peer's handshake headers: the server's response headers on a client; the client's
-    /// request headers on a server only with
-    /// [`ServerConfig::keep_request_headers`](crate::ServerConfig::keep_request_headers).
-    #[must_use]
-    pub fn headers(&self) -> &[(String, Vec<u8>)] {
-        &self.headers
-    }
-
-    /// The first header named `name` (case-insensitive).
-    #[must_use]
-    pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
-    }
-
-    /// The request target (path and query) the client asked for; on a client, the one it sent.
-    #[must_use]
-    pub fn path(&self) -> Option<&str> {
-        self.path.as_deref()
-    }
-}
+use wsproto_setup::{Error, HandshakeInfo, Result};
 
 /// An open WebSocket over a transport `T` (a TCP stream, a TLS stream, an upgraded hyper
 /// connection... wrapped in its runtime adapter's transport type).
@@ -100,30 +47,22 @@ impl<T: Transport> WebSocket<T> {
         limits: Limits,
         leftover: &[u8],
     ) -> Self {
-        let origin = std::time::Instant::now();
-        let conn = match role {
-            Role::Server => Connection::server(config, limits, wsproto_core::Instant::ZERO),
-            Role::Client => Connection::client(
-                config,
-                limits,
-                crate::rng::mask_rng(),
-                wsproto_core::Instant::ZERO,
-            ),
-        };
-        Self::from_parts(io, conn, origin, leftover, HandshakeInfo::default())
+        let conn = wsproto_setup::upgraded_connection(role, config, limits, leftover);
+        Self::from_parts(
+            io,
+            conn,
+            std::time::Instant::now(),
+            HandshakeInfo::default(),
+        )
     }
 
+    /// A connection whose engine counts time from `origin` (the openings start it).
     pub(crate) fn from_parts(
         io: T,
-        mut conn: Connection,
+        conn: Connection,
         origin: std::time::Instant,
-        leftover: &[u8],
         info: HandshakeInfo,
     ) -> Self {
-        if !leftover.is_empty() {
-            let now = wsproto_core::Instant::from_duration(origin.elapsed());
-            conn.handle_input(leftover, now);
-        }
         Self {
             driver: Driver::new(io, conn, origin),
             info,
@@ -133,7 +72,7 @@ impl<T: Transport> WebSocket<T> {
     /// The next whole data message; `None` once the connection is closed.
     ///
     /// Control frames are handled on the way (pongs sent, round-trip times recorded in
-    /// [`last_rtt`](Self::last_rtt)). With [`Delivery::Streaming`] this returns
+    /// [`last_rtt`](Self::last_rtt)). With [`Delivery::Streaming`](wsproto_core::Delivery::Streaming) this returns
     /// [`Error::StreamingDelivery`]; use [`next_event`](Self::next_event) instead.
     pub async fn recv(&mut self) -> Option<Result<Message>> {
         poll_fn(|cx| self.poll_recv(cx)).await
@@ -293,7 +232,7 @@ impl<T: Transport> WebSocket<T> {
     /// Ties this connection to a server's graceful shutdown: once `watch` fires, the
     /// connection starts a 1001 close (adapters' servers do this for every accepted
     /// connection).
-    pub fn attach_shutdown(&mut self, watch: crate::ShutdownWatch) {
+    pub fn attach_shutdown(&mut self, watch: wsproto_setup::ShutdownWatch) {
         self.driver.set_shutdown(watch);
     }
 

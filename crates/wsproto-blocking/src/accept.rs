@@ -1,16 +1,13 @@
 //! [`accept_stream`]: the server side of the opening handshake on a blocking stream, within
 //! the configured handshake timeout.
 //!
-//! The core's [`ServerHandshake`] parses and validates; [`ServerConfig::decide`] chooses
-//! between the upgrade and a refusal, exactly as in the async adapters. The machine's
-//! deadline is mapped onto the stream's read timeout, so a silent or trickling client is
-//! dropped when it passes, however its bytes are spread out.
+//! This only moves bytes: the [`ServerOpening`] sequence, shared with the async adapters,
+//! decides everything. Its deadline is mapped onto the stream's read timeout, so a silent or
+//! trickling client is dropped when it passes, however its bytes are spread out.
 
 use std::time::Instant as StdInstant;
 
-use wsproto_async::{Error, Result, ServerConfig};
-use wsproto_core::Instant;
-use wsproto_core::handshake::{HandshakeError, ServerHandshake};
+use wsproto_setup::{Error, Result, ServerConfig, ServerOpening};
 
 use crate::client::write_all;
 use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, is_retry};
@@ -23,61 +20,36 @@ const READ_CHUNK: usize = 4096;
 /// the configured handshake timeout, and writes the `101` response.
 ///
 /// On a refused or invalid request the HTTP response is written, the sending side shut down
-/// and the error returned: [`Error::Handshake`] (e.g. [`HandshakeError::Timeout`], or
-/// [`HandshakeError::NotWebSocket`] after serving a [`ServerConfig::plain_http`] page) or
+/// and the error returned: [`Error::Handshake`] (e.g. a timeout, or
+/// [`HandshakeError::NotWebSocket`](crate::HandshakeError::NotWebSocket) after serving a [`ServerConfig::plain_http`] page) or
 /// [`Error::Refused`] with the status the request check chose.
 pub fn accept_stream<S: BlockingTransport>(
     mut stream: S,
     config: &ServerConfig,
 ) -> Result<WebSocket<S>> {
-    let origin = StdInstant::now();
-    let now = || Instant::from_duration(origin.elapsed());
-    let mut machine = ServerHandshake::new(
-        config.get_limits(),
-        Instant::ZERO,
-        Some(config.get_handshake_timeout()),
-    );
+    let mut opening = ServerOpening::new(config);
     let mut buf = vec![0; READ_CHUNK];
-    let request = loop {
-        let at = now();
-        machine.handle_timeout(at)?;
-        let wait = machine
-            .poll_timeout()
-            .map(|deadline| (deadline - at).max(MIN_READ_TIMEOUT));
-        stream.set_read_timeout(wait).map_err(Error::Io)?;
+    loop {
+        let wait = opening.deadline().time_left(StdInstant::now())?;
+        stream
+            .set_read_timeout(Some(wait.max(MIN_READ_TIMEOUT)))
+            .map_err(Error::Io)?;
         let n = match stream.read(&mut buf) {
-            Ok(0) => {
-                return Err(Error::Handshake(HandshakeError::Malformed(
-                    "connection closed during the handshake",
-                )));
-            }
+            Ok(0) => return Err(opening.handle_eof()),
             Ok(n) => n,
             Err(error) if is_retry(&error) => continue,
             Err(error) => return Err(Error::Io(error)),
         };
-        match machine.handle_input(&buf[..n]) {
-            Ok(Some(request)) => break request,
-            Ok(None) => {}
+        match opening.handle_input(&buf[..n]) {
+            Ok(true) => break,
+            Ok(false) => {}
             Err(error) => {
-                if let HandshakeError::NotWebSocket { path } = &error
-                    && let Some(page) = config.page_for(path)
-                {
-                    page.queue_on(&mut machine)?;
-                }
-                finish_refusal(&mut stream, &machine);
-                return Err(Error::Handshake(error));
+                finish_refusal(&mut stream, opening.transmit());
+                return Err(error);
             }
         }
-    };
-    let upgrade = match config.decide(&request) {
-        Ok(upgrade) => upgrade,
-        Err(refusal) => {
-            refusal.queue_on(&mut machine)?;
-            finish_refusal(&mut stream, &machine);
-            return Err(Error::Refused(refusal.status()));
-        }
-    };
-    let (conn, info) = config.upgrade(machine, upgrade, now())?;
+    }
+    let (conn, info, origin) = opening.finish()?;
     // The 101 is queued in the connection ahead of any frame; write it now so the client can
     // start even if the application only sends later.
     let mut ws = WebSocket::from_parts(stream, conn, origin, info);
@@ -85,9 +57,9 @@ pub fn accept_stream<S: BlockingTransport>(
     Ok(ws)
 }
 
-/// Writes the queued error response and ends our sending side; failures are moot here.
-fn finish_refusal<S: BlockingTransport>(stream: &mut S, machine: &ServerHandshake) {
-    if write_all(stream, machine.transmit()).is_ok() {
+/// Writes the error response and ends our sending side; failures are moot here.
+fn finish_refusal<S: BlockingTransport>(stream: &mut S, response: &[u8]) {
+    if write_all(stream, response).is_ok() {
         let _ = stream.shutdown_write();
     }
 }
@@ -98,7 +70,8 @@ mod tests {
     use std::net::{TcpListener, TcpStream};
     use std::time::Duration;
 
-    use wsproto_async::HttpResponse;
+    use wsproto_core::handshake::HandshakeError;
+    use wsproto_setup::HttpResponse;
 
     use super::*;
 

@@ -1,18 +1,16 @@
 //! Opening a client connection: [`connect`] and [`connect_with`] over TCP; [`client_over`]
 //! runs the handshake on a stream you connected yourself (TLS, a proxy tunnel).
 //!
-//! One deadline covers the whole opening (TCP connect to each resolved address, writing the
-//! request, reading the response): it is handed to the core's handshake machine as its
-//! timeout and mapped onto the socket's read timeout. Only DNS resolution is outside it, as
+//! One deadline, the [`ClientOpening`]'s, covers the whole opening (TCP connect to each
+//! resolved address, writing the request, reading the response): it bounds each connect and
+//! is mapped onto the socket's read timeout. Only DNS resolution is outside it, as
 //! `std` offers no bounded lookup.
 
 use std::io::{self, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Instant as StdInstant;
 
-use wsproto_async::{ClientConfig, Error, Result};
-use wsproto_core::Instant;
-use wsproto_core::handshake::{ClientHandshake, ClientRequest, HandshakeError};
+use wsproto_setup::{ClientConfig, ClientOpening, Deadline, Error, Result};
 
 use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, is_retry};
 use crate::websocket::WebSocket;
@@ -40,18 +38,17 @@ pub fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
 ///
 /// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP,
 /// [`Error::Handshake`] for a refusal (with [`Error::http_status`]), a malformed answer or a
-/// timeout ([`HandshakeError::Timeout`]), and [`Error::TlsUnsupported`] for `wss://` (connect
+/// timeout ([`HandshakeError::Timeout`](crate::HandshakeError::Timeout)), and [`Error::TlsUnsupported`] for `wss://` (connect
 /// a TLS stream yourself and use [`client_over`]).
 pub fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket<TcpStream>> {
-    let request = options.request(url)?;
-    if request.is_secure() {
+    let opening = ClientOpening::new(url, options)?;
+    if opening.is_secure() {
         return Err(Error::TlsUnsupported);
     }
-    let deadline = StdInstant::now() + options.get_handshake_timeout();
-    let stream = connect_tcp(request.host(), request.port(), deadline)?;
+    let stream = connect_tcp(opening.host(), opening.port(), opening.deadline().at())?;
     // Small messages should not wait for Nagle's algorithm: the engine batches writes itself.
     stream.set_nodelay(true).map_err(Error::Connect)?;
-    handshake(stream, request, options, deadline)
+    open(stream, opening)
 }
 
 /// Runs the client handshake for `url` over a stream you connected yourself, within the
@@ -61,9 +58,7 @@ pub fn client_over<S: BlockingTransport>(
     url: &str,
     options: ClientConfig,
 ) -> Result<WebSocket<S>> {
-    let request = options.request(url)?;
-    let deadline = StdInstant::now() + options.get_handshake_timeout();
-    handshake(stream, request, options, deadline)
+    open(stream, ClientOpening::new(url, options)?)
 }
 
 /// Tries each address `host` resolves to until one accepts, within `deadline`.
@@ -81,59 +76,36 @@ fn connect_tcp(host: &str, port: u16, deadline: StdInstant) -> Result<TcpStream>
         }
     }
     if StdInstant::now() >= deadline {
-        return Err(Error::Handshake(HandshakeError::Timeout));
+        return Err(Deadline::error());
     }
     Err(Error::Connect(last_error.unwrap_or_else(|| {
         io::Error::new(io::ErrorKind::NotFound, "the host resolved to no address")
     })))
 }
 
-/// Writes the request and reads the response until the core's handshake machine accepts it,
-/// fails it, or its deadline passes.
-fn handshake<S: BlockingTransport>(
-    mut stream: S,
-    request: ClientRequest,
-    options: ClientConfig,
-    deadline: StdInstant,
-) -> Result<WebSocket<S>> {
-    let origin = StdInstant::now();
-    let now = || Instant::from_duration(origin.elapsed());
-    let path = request.resource().to_owned();
-    // The nonce comes from the operating system, not from the (replaceable) mask generator.
-    let mut nonce_rng = ClientConfig::default().take_mask_rng();
-    let mut machine = ClientHandshake::new(
-        request,
-        options.get_limits(),
-        &mut *nonce_rng,
-        Instant::ZERO,
-        Some(deadline.saturating_duration_since(origin)),
-    )?;
-    write_all(&mut stream, machine.transmit())?;
-    machine.advance_transmit(machine.transmit().len());
+/// Drives `opening`: writes the request and reads the response until the opening accepts
+/// it, fails it, or its deadline (mapped onto the socket's read timeout) passes.
+fn open<S: BlockingTransport>(mut stream: S, mut opening: ClientOpening) -> Result<WebSocket<S>> {
+    write_all(&mut stream, opening.transmit())?;
+    opening.advance_transmit(opening.transmit().len());
     let mut buf = vec![0; READ_CHUNK];
-    let accepted = loop {
-        let at = now();
-        machine.handle_timeout(at)?;
-        let wait = machine
-            .poll_timeout()
-            .map(|deadline| (deadline - at).max(MIN_READ_TIMEOUT));
-        stream.set_read_timeout(wait).map_err(Error::Io)?;
+    loop {
+        let wait = opening.deadline().time_left(StdInstant::now())?;
+        stream
+            .set_read_timeout(Some(wait.max(MIN_READ_TIMEOUT)))
+            .map_err(Error::Io)?;
         match stream.read(&mut buf) {
-            Ok(0) => {
-                return Err(Error::Handshake(HandshakeError::Malformed(
-                    "connection closed before the handshake response was complete",
-                )));
-            }
+            Ok(0) => return Err(opening.handle_eof()),
             Ok(n) => {
-                if let Some(accepted) = machine.handle_input(&buf[..n])? {
-                    break accepted;
+                if opening.handle_input(&buf[..n])? {
+                    break;
                 }
             }
             Err(error) if is_retry(&error) => {}
             Err(error) => return Err(Error::Io(error)),
         }
-    };
-    let (conn, info) = options.into_connection(accepted, path, now())?;
+    }
+    let (conn, info, origin) = opening.finish()?;
     Ok(WebSocket::from_parts(stream, conn, origin, info))
 }
 
@@ -148,6 +120,7 @@ mod tests {
     use super::*;
     use std::net::TcpListener;
     use std::time::Duration;
+    use wsproto_core::handshake::HandshakeError;
 
     #[test]
     fn connect_failures_are_told_apart_by_stage() {

@@ -16,8 +16,8 @@ use std::io::{self, IoSlice};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use wsproto_async::{Error, Result};
 use wsproto_core::{CloseCode, Event};
+use wsproto_setup::{Error, Result};
 
 use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, is_retry};
 use crate::websocket::WebSocket;

@@ -5,7 +5,7 @@
 //! UTF-8, close codes, limits, timers) lives in [`wsproto_core`]; this crate only moves bytes
 //! and maps the engine's deadlines onto socket read timeouts. Its vocabulary —
 //! [`ClientConfig`], [`ServerConfig`], [`HttpResponse`], [`Error`], [`HandshakeInfo`] — is
-//! shared with the async adapters through [`wsproto_async`].
+//! shared with the async adapters through [`wsproto_setup`].
 //!
 //! - Client: [`connect`] / [`connect_with`] over TCP, or [`client_over`] any
 //!   [`BlockingTransport`] (TLS, proxies).
@@ -48,13 +48,4 @@ pub use client::{client_over, connect, connect_with};
 pub use server::Server;
 pub use transport::BlockingTransport;
 pub use websocket::WebSocket;
-#[cfg(feature = "deflate")]
-pub use wsproto_async::DeflateConfig;
-pub use wsproto_async::{
-    ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
-};
-pub use wsproto_core::handshake::{HandshakeError, Request};
-pub use wsproto_core::{
-    Bytes, CloseCode, CloseFrame, Config, Delivery, Event, Limits, Message, MessageKind,
-    ProtocolError, Role, SendError, State, Utf8Bytes,
-};
+pub use wsproto_setup::prelude::*;

@@ -19,7 +19,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use wsproto_async::{Error, Result, ServerConfig};
+use wsproto_setup::{Error, Result, ServerConfig};
 
 use crate::accept::accept_stream;
 use crate::websocket::WebSocket;

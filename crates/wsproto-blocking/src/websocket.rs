@@ -10,11 +10,11 @@
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use wsproto_async::{ClientConfig, Error, HandshakeInfo, Result};
 use wsproto_core::{
     CloseCode, CloseFrame, Config, Connection, Event, Instant, Limits, Message, MessageKind,
     ProtocolError, Role, State,
 };
+use wsproto_setup::{Error, HandshakeInfo, Result};
 
 use crate::transport::BlockingTransport;
 
@@ -57,7 +57,7 @@ pub struct WebSocket<S: BlockingTransport> {
     pub(crate) last_rtt: Option<Duration>,
     /// A server's graceful-shutdown signal, checked at least every
     /// [`SHUTDOWN_POLL`](crate::drive::SHUTDOWN_POLL) while receiving.
-    pub(crate) shutdown: Option<wsproto_async::ShutdownWatch>,
+    pub(crate) shutdown: Option<wsproto_setup::ShutdownWatch>,
     /// The shutdown fired and the 1001 close was started.
     pub(crate) shutdown_seen: bool,
 }
@@ -75,18 +75,7 @@ impl<S: BlockingTransport> WebSocket<S> {
         limits: Limits,
         leftover: &[u8],
     ) -> Self {
-        let mut conn = match role {
-            Role::Server => Connection::server(config, limits, Instant::ZERO),
-            Role::Client => Connection::client(
-                config,
-                limits,
-                ClientConfig::default().take_mask_rng(),
-                Instant::ZERO,
-            ),
-        };
-        if !leftover.is_empty() {
-            conn.handle_input(leftover, Instant::ZERO);
-        }
+        let conn = wsproto_setup::upgraded_connection(role, config, limits, leftover);
         Self::from_parts(
             stream,
             conn,
@@ -120,7 +109,7 @@ impl<S: BlockingTransport> WebSocket<S> {
     /// Ties this connection to a server's graceful shutdown: once `watch` fires, the
     /// connection starts a 1001 close the next time it receives (receiving calls check at
     /// least every 100 ms while a watch is attached).
-    pub fn attach_shutdown(&mut self, watch: wsproto_async::ShutdownWatch) {
+    pub fn attach_shutdown(&mut self, watch: wsproto_setup::ShutdownWatch) {
         self.shutdown = Some(watch);
     }
 

@@ -1,7 +1,7 @@
 //! The frame header (RFC 6455 §5.2): decoding with the checks that need only the header, and
 //! encoding for every length form.
 //!
-//! Decoding is split in two so that a connection can fail fast in the order STYLE.md gives: the
+//! Decoding is split in two so that a connection can fail fast, cheapest check first: the
 //! first two bytes ([`decode_start`]) already tell RSV bits, opcode, FIN on control frames, the
 //! mask bit and the 7-bit length; the rest ([`decode_rest`]) brings the extended length
 //! (checked for the shortest form) and the masking key. Neither step ever allocates, and a

@@ -4,8 +4,7 @@
 use std::io;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use wsproto_async::{ClientConfig, Error, Result, with_deadline};
-use wsproto_core::handshake::HandshakeError;
+use wsproto_async::{ClientConfig, ClientOpening, Deadline, Error, Result, with_deadline};
 
 use crate::io::{AsyncIoTimer, FuturesIo};
 
@@ -27,25 +26,17 @@ where
     F: FnOnce(String, u16) -> Fut,
     Fut: Future<Output = io::Result<S>>,
 {
-    let request = options.request(url)?;
-    if request.is_secure() {
+    let opening = ClientOpening::new(url, options)?;
+    if opening.is_secure() {
         return Err(Error::TlsUnsupported);
     }
-    let timeout = options.get_handshake_timeout();
-    let deadline = std::time::Instant::now() + timeout;
-    let connecting = open_tcp(request.host().to_owned(), request.port());
-    let stream = match with_deadline::<AsyncIoTimer, _>(deadline, connecting).await {
+    let connecting = open_tcp(opening.host().to_owned(), opening.port());
+    let stream = match with_deadline::<AsyncIoTimer, _>(opening.deadline().at(), connecting).await {
         Some(Ok(stream)) => stream,
         Some(Err(error)) => return Err(Error::Connect(error)),
-        None => return Err(Error::Handshake(HandshakeError::Timeout)),
+        None => return Err(Deadline::error()),
     };
-    let remaining = deadline.saturating_duration_since(std::time::Instant::now());
-    wsproto_async::client_over(
-        FuturesIo::new(stream),
-        url,
-        options.handshake_timeout(remaining),
-    )
-    .await
+    wsproto_async::open_client(FuturesIo::new(stream), opening).await
 }
 
 /// Runs the client handshake for `url` over a futures-io stream you connected yourself (TLS,

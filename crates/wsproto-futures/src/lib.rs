@@ -13,16 +13,7 @@ mod server;
 pub use client::{WebSocket, client_over, connect_with};
 pub use io::{AsyncIoTimer, FuturesIo, PeerAddrs};
 pub use server::{Listener, Server, accept_stream};
-#[cfg(feature = "deflate")]
-pub use wsproto_async::DeflateConfig;
-pub use wsproto_async::{
-    ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
-};
-pub use wsproto_core::handshake::Request;
-pub use wsproto_core::{
-    Bytes, CloseCode, CloseFrame, Config, Delivery, Event, Limits, Message, MessageKind,
-    ProtocolError, Role, SendError, State, Utf8Bytes,
-};
+pub use wsproto_async::prelude::{self, *};
 
 /// The receiving half of a split [`WebSocket`].
 pub type ReadHalf<S> = wsproto_async::ReadHalf<FuturesIo<S>>;

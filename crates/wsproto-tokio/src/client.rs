@@ -3,8 +3,7 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use wsproto_async::ClientConfig;
-use wsproto_core::handshake::HandshakeError;
+use wsproto_async::{ClientConfig, ClientOpening, Deadline};
 
 use crate::{Error, Result, TokioIo, WebSocket};
 
@@ -30,27 +29,20 @@ pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
 /// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP, [`Error::Handshake`] for
 /// a refusal (with the HTTP status), a malformed answer or a timeout.
 pub async fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket<TcpStream>> {
-    let request = options.request(url)?;
-    if request.is_secure() {
+    let opening = ClientOpening::new(url, options)?;
+    if opening.is_secure() {
         return Err(Error::TlsUnsupported);
     }
-    let timeout = options.get_handshake_timeout();
-    let deadline = tokio::time::Instant::now() + timeout;
-    let connecting = TcpStream::connect((request.host(), request.port()));
+    let deadline = tokio::time::Instant::from_std(opening.deadline().at());
+    let connecting = TcpStream::connect((opening.host(), opening.port()));
     let stream = match tokio::time::timeout_at(deadline, connecting).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(error)) => return Err(Error::Connect(error)),
-        Err(_) => return Err(Error::Handshake(HandshakeError::Timeout)),
+        Err(_) => return Err(Deadline::error()),
     };
     // Small messages should not wait for Nagle's algorithm: the engine batches writes itself.
     stream.set_nodelay(true).map_err(Error::Connect)?;
-    let remaining = deadline.saturating_duration_since(tokio::time::Instant::now());
-    wsproto_async::client_over(
-        TokioIo::new(stream),
-        url,
-        options.handshake_timeout(remaining),
-    )
-    .await
+    wsproto_async::open_client(TokioIo::new(stream), opening).await
 }
 
 /// Runs the client handshake for `url` over a tokio stream you connected yourself.

@@ -40,16 +40,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 pub use client::{client_over, connect, connect_with};
 pub use io::{TokioIo, TokioTimer};
 pub use server::{Server, accept_stream};
-#[cfg(feature = "deflate")]
-pub use wsproto_async::DeflateConfig;
-pub use wsproto_async::{
-    ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
-};
-pub use wsproto_core::handshake::Request;
-pub use wsproto_core::{
-    Bytes, CloseCode, CloseFrame, Config, Delivery, Event, Limits, Message, MessageKind,
-    ProtocolError, Role, SendError, State, Utf8Bytes,
-};
+pub use wsproto_async::prelude::*;
 
 /// An open WebSocket over the tokio stream `S`.
 pub type WebSocket<S> = wsproto_async::WebSocket<TokioIo<S>>;

@@ -1,8 +1,8 @@
 //! Inputs and events: received bytes become frames, frames become events.
 //!
 //! Parsing is lazy: [`Connection::handle_input`] only stores bytes; [`Connection::poll_event`]
-//! decodes as far as the next event. Every frame header is checked in the order STYLE.md fixes
-//! (RSV bits, opcode, FIN on control frames, fragmentation state, mask bit against role,
+//! decodes as far as the next event. Every frame header is checked in one fixed order, cheapest
+//! and most telling first (RSV bits, opcode, FIN on control frames, fragmentation state, mask bit against role,
 //! shortest length, limits) before any of its payload is kept. Payload bytes are unmasked and
 //! UTF-8-validated in place as they arrive, so invalid text fails fast even inside one frame
 //! that arrives in pieces, and a single-frame message is handed out as a slice of the read

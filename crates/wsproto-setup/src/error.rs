@@ -1,4 +1,4 @@
-//! The async adapters' error: which stage failed (connecting, the handshake, the protocol, I/O) and
+//! Every adapter's error: which stage failed (connecting, the handshake, the protocol, I/O) and
 //! why, so a caller can tell a DNS/TCP failure from a refused handshake, a timeout or a peer
 //! that broke the protocol.
 
@@ -33,8 +33,8 @@ pub enum Error {
     /// A `wss://` URL was given to a plain-TCP `connect`; wrap a TLS stream and use
     /// `client_over`.
     TlsUnsupported,
-    /// [`recv`](crate::WebSocket::recv) was used on a connection configured for streaming
-    /// delivery; use [`next_event`](crate::WebSocket::next_event) to get the pieces.
+    /// `recv` was used on a connection configured for streaming delivery; use `next_event` to
+    /// get the pieces.
     StreamingDelivery,
 }
 

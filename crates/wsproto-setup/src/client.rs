@@ -1,0 +1,311 @@
+//! The options a client connection takes ([`ClientConfig`]) and the client's opening
+//! handshake as one sans-IO sequence ([`ClientOpening`]) that every adapter drives.
+
+use std::time::{Duration, Instant};
+
+use rand_core::RngCore;
+use wsproto_core::handshake::{ClientAccepted, ClientHandshake, ClientRequest, HandshakeError};
+use wsproto_core::{Config, Connection, Limits};
+
+use crate::deadline::Deadline;
+use crate::error::{Error, Result};
+use crate::info::HandshakeInfo;
+use crate::rng::{mask_rng, os_rng};
+
+/// Options for a client connection. The URL supplies host, port, path and (from its user
+/// info) basic-auth credentials; everything else is here.
+pub struct ClientConfig {
+    config: Config,
+    limits: Limits,
+    headers: Vec<(String, String)>,
+    origin: Option<String>,
+    subprotocols: Vec<String>,
+    handshake_timeout: Duration,
+    rng: Option<Box<dyn RngCore + Send>>,
+    #[cfg(feature = "deflate")]
+    deflate: Option<wsproto_core::deflate::DeflateConfig>,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            config: Config::default(),
+            limits: Limits::default(),
+            headers: Vec::new(),
+            origin: None,
+            subprotocols: Vec::new(),
+            handshake_timeout: Duration::from_secs(10),
+            rng: None,
+            #[cfg(feature = "deflate")]
+            deflate: None,
+        }
+    }
+}
+
+impl ClientConfig {
+    /// The engine's behaviour: delivery mode, auto-pong, outgoing frame size, close timeout,
+    /// keepalive. Default [`Config::default`].
+    #[must_use]
+    pub fn config(mut self, config: Config) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Message, frame, header and write-buffer limits. Default [`Limits::default`].
+    #[must_use]
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Adds a request header (e.g. a cookie or a bearer token). Names the handshake itself
+    /// sets (`Sec-WebSocket-*`, `Upgrade`, ...) are refused when connecting.
+    #[must_use]
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The `Origin` header to send. Default: none.
+    #[must_use]
+    pub fn origin(mut self, origin: &str) -> Self {
+        self.origin = Some(origin.to_owned());
+        self
+    }
+
+    /// Offers a subprotocol; call repeatedly, most preferred first.
+    #[must_use]
+    pub fn subprotocol(mut self, protocol: &str) -> Self {
+        self.subprotocols.push(protocol.to_owned());
+        self
+    }
+
+    /// How long connecting and the opening handshake may take together. Default 10 s.
+    #[must_use]
+    pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// The generator for masking keys (Qt's `setMaskGenerator`). Default: the operating
+    /// system's generator. It must be unpredictable to peers (RFC 6455 §10.3).
+    #[must_use]
+    pub fn mask_rng(mut self, rng: Box<dyn RngCore + Send>) -> Self {
+        self.rng = Some(rng);
+        self
+    }
+
+    /// Offers permessage-deflate (RFC 7692) with these parameters; `None` (default) offers
+    /// no compression. A compressed connection keeps zlib state (about 300 KB with the
+    /// default 15-bit window and context takeover) for its whole life.
+    #[cfg(feature = "deflate")]
+    #[must_use]
+    pub fn deflate(mut self, deflate: Option<wsproto_core::deflate::DeflateConfig>) -> Self {
+        self.deflate = deflate;
+        self
+    }
+
+    /// Starts the connection once the handshake succeeded: the engine fed with the leftover
+    /// bytes, masking with the configured generator, and the extension the server accepted.
+    /// Every adapter, async or blocking, finishes a client handshake through this function.
+    pub fn into_connection(
+        mut self,
+        accepted: ClientAccepted,
+        path: String,
+        now: wsproto_core::Instant,
+    ) -> Result<(Connection, HandshakeInfo)> {
+        let info = HandshakeInfo::new(
+            accepted.subprotocol().map(str::to_owned),
+            accepted.headers().to_vec(),
+            Some(path),
+        );
+        #[cfg(feature = "deflate")]
+        let extension = match (&self.deflate, accepted.extensions().first()) {
+            (Some(deflate), Some(answer)) => {
+                Some(deflate.accept_response(answer).map_err(Error::Deflate)?)
+            }
+            _ => None,
+        };
+        let rng = self.take_mask_rng();
+        let conn = accepted.into_connection(self.config, self.limits, rng, now);
+        #[cfg(feature = "deflate")]
+        let conn = match extension {
+            Some(extension) => conn.with_extension(Box::new(extension)),
+            None => conn,
+        };
+        Ok((conn, info))
+    }
+
+    /// The engine behaviour the connection gets.
+    #[must_use]
+    pub fn get_config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The limits the connection and its handshake get.
+    #[must_use]
+    pub fn get_limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Takes the configured mask generator, or a fresh OS-backed one if none was set.
+    pub fn take_mask_rng(&mut self) -> Box<dyn RngCore + Send> {
+        self.rng.take().unwrap_or_else(mask_rng)
+    }
+
+    /// How long connecting and the opening handshake may take together.
+    #[must_use]
+    pub fn get_handshake_timeout(&self) -> Duration {
+        self.handshake_timeout
+    }
+
+    /// The handshake request for `url` with these options (validated by the handshake).
+    pub fn request(&self, url: &str) -> Result<ClientRequest> {
+        let mut request = ClientRequest::from_url(url)?;
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        if let Some(origin) = &self.origin {
+            request = request.origin(origin);
+        }
+        for protocol in &self.subprotocols {
+            request = request.subprotocol(protocol);
+        }
+        #[cfg(feature = "deflate")]
+        if let Some(deflate) = &self.deflate {
+            request = request.extension(&deflate.client_offer());
+        }
+        Ok(request)
+    }
+}
+
+/// The client's opening handshake, from the URL to an open [`Connection`], as one sans-IO
+/// sequence: the adapter connects to [`host`](Self::host):[`port`](Self::port) (or brings its
+/// own stream), writes [`transmit`](Self::transmit), feeds what it reads to
+/// [`handle_input`](Self::handle_input) until that says the response is complete, and then
+/// [`finish`](Self::finish)es. It only moves bytes; every rule (what to send, what a valid
+/// answer is, what the deadline is, what an early end of stream means) is decided here and in
+/// the core's [`ClientHandshake`].
+///
+/// The deadline ([`ClientConfig::handshake_timeout`]) counts from [`new`](Self::new), so it
+/// covers connecting, writing the request and reading the response together.
+pub struct ClientOpening {
+    machine: ClientHandshake,
+    options: ClientConfig,
+    accepted: Option<ClientAccepted>,
+    path: String,
+    host: String,
+    port: u16,
+    secure: bool,
+    deadline: Deadline,
+}
+
+impl ClientOpening {
+    /// Starts the handshake for `url` with `options`: validates the URL and the headers and
+    /// builds the request (its nonce from the operating system, not from the replaceable
+    /// mask generator). The deadline starts now.
+    pub fn new(url: &str, options: ClientConfig) -> Result<Self> {
+        let deadline = Deadline::start(options.handshake_timeout);
+        let request = options.request(url)?;
+        let (host, port, secure) = (
+            request.host().to_owned(),
+            request.port(),
+            request.is_secure(),
+        );
+        let path = request.resource().to_owned();
+        let machine = ClientHandshake::new(
+            request,
+            &options.limits,
+            &mut os_rng(),
+            wsproto_core::Instant::ZERO,
+            None,
+        )?;
+        Ok(Self {
+            machine,
+            deadline,
+            options,
+            accepted: None,
+            path,
+            host,
+            port,
+            secure,
+        })
+    }
+
+    /// The host to connect to, from the URL.
+    #[must_use]
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// The port to connect to: the URL's, or 80 (`ws://`) / 443 (`wss://`).
+    #[must_use]
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Whether the URL is `wss://`.
+    #[must_use]
+    pub fn is_secure(&self) -> bool {
+        self.secure
+    }
+
+    /// When the handshake must be done, and the instant the engine will count from.
+    #[must_use]
+    pub fn deadline(&self) -> Deadline {
+        self.deadline
+    }
+
+    /// The request bytes still to write.
+    #[must_use]
+    pub fn transmit(&self) -> &[u8] {
+        self.machine.transmit()
+    }
+
+    /// Records that `n` bytes of [`transmit`](Self::transmit) were written.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.machine.advance_transmit(n);
+    }
+
+    /// Feeds bytes read from the server; `Ok(true)` once the response is complete and valid
+    /// (bytes after it are kept for the connection).
+    pub fn handle_input(&mut self, bytes: &[u8]) -> Result<bool> {
+        if self.accepted.is_none() {
+            self.accepted = self.machine.handle_input(bytes)?;
+        }
+        Ok(self.accepted.is_some())
+    }
+
+    /// The error for a stream that ended before the response was complete.
+    #[must_use]
+    pub fn handle_eof(&self) -> Error {
+        Error::Handshake(HandshakeError::Malformed(
+            "connection closed before the handshake response was complete",
+        ))
+    }
+
+    /// The open connection and what the handshake settled, once
+    /// [`handle_input`](Self::handle_input) said the response is complete. Also returns the
+    /// instant the engine's clock counts from.
+    pub fn finish(self) -> Result<(Connection, HandshakeInfo, Instant)> {
+        let Some(accepted) = self.accepted else {
+            return Err(Error::Handshake(HandshakeError::InvalidState(
+                "the handshake response is not complete yet",
+            )));
+        };
+        let now = self.deadline.engine_now();
+        let (conn, info) = self.options.into_connection(accepted, self.path, now)?;
+        Ok((conn, info, self.deadline.origin()))
+    }
+}
+
+impl std::fmt::Debug for ClientOpening {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOpening")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("path", &self.path)
+            .field("complete", &self.accepted.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,54 @@
+//! # wsproto-setup
+//!
+//! Floor 1 of wsproto: what every adapter, async or blocking, shares above the sans-IO engine
+//! ([`wsproto_core`]) and below any runtime. It needs `std` and nothing else — no futures, no
+//! sockets — so the blocking adapter and the async drive loop stand on it side by side.
+//!
+//! - [`ClientConfig`], [`ServerConfig`], [`HttpResponse`], [`HandshakeInfo`] and [`Error`]:
+//!   the vocabulary every adapter speaks, so they all look the same;
+//! - [`ClientOpening`] and [`ServerOpening`]: the opening handshake on either side as one
+//!   sans-IO sequence with its [`Deadline`]. An adapter only moves bytes between a stream and the
+//!   sequence; which request to send, what to answer, when to give up and what an early end
+//!   of stream means are decided here, once;
+//! - [`upgraded_connection`]: the engine for a stream another HTTP stack upgraded;
+//! - [`ShutdownSignal`]: a server's graceful shutdown reaching every connection it accepted;
+//! - [`prelude`]: the names every adapter re-exports.
+//!
+//! Protocol rules (framing, UTF-8, close codes, limits, the handshake's HTTP) stay in the
+//! core. Application code uses an adapter crate, which re-exports what it needs from here.
+
+mod client;
+mod deadline;
+mod error;
+mod http_response;
+mod info;
+mod rng;
+mod server;
+mod shutdown;
+mod upgraded;
+
+pub use client::{ClientConfig, ClientOpening};
+pub use deadline::Deadline;
+pub use error::{Error, Result};
+pub use http_response::HttpResponse;
+pub use info::HandshakeInfo;
+pub use server::{Reject, ServerConfig, ServerOpening, Upgrade};
+pub use shutdown::{ShutdownSignal, ShutdownWatch};
+pub use upgraded::upgraded_connection;
+#[cfg(feature = "deflate")]
+pub use wsproto_core::deflate::DeflateConfig;
+
+/// The names every adapter crate re-exports (`pub use wsproto_setup::prelude::*;`), so that
+/// switching runtimes changes one path and nothing else.
+pub mod prelude {
+    pub use crate::{
+        ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
+    };
+    #[cfg(feature = "deflate")]
+    pub use wsproto_core::deflate::DeflateConfig;
+    pub use wsproto_core::handshake::{HandshakeError, Request};
+    pub use wsproto_core::{
+        Bytes, CloseCode, CloseFrame, Config, Delivery, Event, Limits, Message, MessageKind,
+        ProtocolError, Role, SendError, State, Utf8Bytes,
+    };
+}
