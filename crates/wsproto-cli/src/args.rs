@@ -4,6 +4,10 @@
 use std::collections::VecDeque;
 use std::fmt;
 
+use wsproto_core::handshake::{ClientRequest, HandshakeError};
+
+use crate::input::InputMode;
+
 /// A usage error: what is wrong, and the help text to show with it.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct UsageError(pub(crate) String);
@@ -61,7 +65,8 @@ pub(crate) struct ServeArgs {
 pub(crate) struct ConnectArgs {
     pub(crate) url: String,
     pub(crate) runtime: Runtime,
-    pub(crate) binary: bool,
+    /// How stdin becomes messages (`--binary`, `--raw`; text by default).
+    pub(crate) mode: InputMode,
     pub(crate) subprotocols: Vec<String>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) deflate: bool,
@@ -91,7 +96,7 @@ Usage: wsproto <COMMAND> [OPTIONS]
 
 Commands:
   serve            Run a WebSocket server (echo or broadcast) with a test page on /
-  connect          Send stdin lines to a WebSocket server, print what comes back
+  connect          Send stdin (lines or raw bytes) to a WebSocket server, print what comes back
   autobahn-client  Run the Autobahn|Testsuite client cases against its fuzzing server
 
 Options:
@@ -116,19 +121,38 @@ Options:
 ";
 
 pub(crate) const CONNECT_HELP: &str = "\
-Connect to a WebSocket server: every stdin line is sent as a message, every message
-received is printed on its own line, pings are answered. End of stdin closes with 1000.
-Exits non-zero with a message on a handshake or protocol failure.
+Connect to a WebSocket server: every stdin line is sent as a text message, every message
+received is printed on its own line, pings are answered. End of stdin closes with 1000 and
+waits for the server's answer. Nothing read from stdin is dropped: input that cannot be
+sent stops the command with an error saying where, after closing the connection cleanly.
+stdin is read only as fast as the server takes it.
 
 Usage: wsproto connect URL [OPTIONS]
 
 Options:
   --runtime RUNTIME       tokio, async-std, smol or blocking [default: tokio]
-  --binary                Send lines as binary messages instead of text
+  -b, --binary            Send each line's bytes (without the \\n) as a binary message
+  --raw                   Send stdin as a byte stream in binary messages (up to 64 KiB each)
+                          and write received payloads to stdout as they are, no newline added
   --subprotocol P         Offer a subprotocol (repeatable, most preferred first)
   -H, --header 'N: V'     Add a request header (repeatable)
   --deflate               Offer permessage-deflate (RFC 7692)
   -h, --help              Show this help
+
+Text mode (the default) sends each line without its \\n or \\r\\n and needs UTF-8: a line
+that is not stops the command with exit status 5, naming the line.
+
+Exit status:
+  0    every input was sent and the connection closed normally (1000, or 1001 from the server)
+  1    any other failure (e.g. the runtime could not start)
+  2    usage error: unknown option, missing value, invalid URL or header
+  3    could not connect, or the opening handshake failed (refused, timed out)
+  4    the connection ended abnormally: the server closed with another code (the summary
+       says who closed, with code and reason), the connection broke or ended without a
+       Close, or input that was read could not be sent before it ended
+  5    invalid input: a line that is not UTF-8 in text mode, or stdin could not be read
+  130  interrupted (Ctrl-C or SIGTERM); the connection is closed with 1001 first
+When several apply, 130 wins over 5, and 5 over 4.
 ";
 
 pub(crate) const AUTOBAHN_HELP: &str = "\
@@ -241,7 +265,7 @@ fn parse_connect(mut args: VecDeque<String>) -> Result<Command, UsageError> {
     let mut connect = ConnectArgs {
         url: String::new(),
         runtime: Runtime::Tokio,
-        binary: false,
+        mode: InputMode::Text,
         subprotocols: Vec::new(),
         headers: Vec::new(),
         deflate: false,
@@ -253,7 +277,19 @@ fn parse_connect(mut args: VecDeque<String>) -> Result<Command, UsageError> {
             "--runtime" => {
                 connect.runtime = Runtime::parse(&take(&mut args, "--runtime", inline)?)?
             }
-            "--binary" => connect.binary = true,
+            "-b" | "--binary" | "--raw" => {
+                let mode = if flag == "--raw" {
+                    InputMode::Raw
+                } else {
+                    InputMode::Binary
+                };
+                if connect.mode != InputMode::Text && connect.mode != mode {
+                    return Err(UsageError(
+                        "connect: --binary and --raw cannot be combined".into(),
+                    ));
+                }
+                connect.mode = mode;
+            }
             "--subprotocol" => connect
                 .subprotocols
                 .push(take(&mut args, "--subprotocol", inline)?),
@@ -282,7 +318,18 @@ fn parse_connect(mut args: VecDeque<String>) -> Result<Command, UsageError> {
     }
     connect.url =
         url.ok_or_else(|| UsageError("connect: missing URL (e.g. ws://127.0.0.1:9001/)".into()))?;
+    check_url(&connect.url)?;
     Ok(Command::Connect(connect))
+}
+
+/// Rejects a URL the handshake could not use, as a usage error (not a failed handshake).
+fn check_url(url: &str) -> Result<(), UsageError> {
+    match ClientRequest::from_url(url) {
+        Err(HandshakeError::InvalidUrl(why)) => Err(UsageError(format!(
+            "connect: invalid websocket url {url:?}: {why} (e.g. ws://127.0.0.1:9001/)"
+        ))),
+        _ => Ok(()),
+    }
 }
 
 fn parse_autobahn(mut args: VecDeque<String>) -> Result<Command, UsageError> {
@@ -352,7 +399,7 @@ mod tests {
                 "b",
                 "-H",
                 "X-A: 1",
-                "--binary",
+                "-b",
                 "--runtime",
                 "blocking",
             ]
@@ -363,8 +410,12 @@ mod tests {
         assert_eq!(c.url, "ws://x/");
         assert_eq!(c.subprotocols, ["a", "b"]);
         assert_eq!(c.headers, [("X-A".to_owned(), "1".to_owned())]);
-        assert!(c.binary);
+        assert_eq!(c.mode, InputMode::Binary);
         assert_eq!(c.runtime, Runtime::Blocking);
+        let Ok(Command::Connect(c)) = run("connect ws://x/ --raw") else {
+            panic!()
+        };
+        assert_eq!(c.mode, InputMode::Raw);
     }
 
     #[test]
@@ -378,6 +429,12 @@ mod tests {
             ("connect", "missing URL"),
             ("connect ws://a/ ws://b/", "unexpected argument"),
             ("connect ws://a/ -H novalue", "--header"),
+            ("connect ws://a/ --binary --raw", "cannot be combined"),
+            (
+                "connect http://a/",
+                "invalid websocket url \"http://a/\": scheme must be ws or wss",
+            ),
+            ("connect ws://a/#frag", "invalid websocket url"),
             ("autobahn-client --agent", "--agent needs a value"),
             ("fly", "unknown command"),
         ];

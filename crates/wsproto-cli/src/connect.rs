@@ -1,23 +1,40 @@
-//! `wsproto connect URL`: stdin lines become messages, received messages become stdout lines.
+//! `wsproto connect URL`: stdin becomes messages ([`crate::input`]), received messages go to
+//! stdout, and the exit status says how it went ([`crate::exit`], decided in [`ending`]).
 //!
 //! End of stdin sends a Close (1000) and keeps printing until the server answers, so echoes of
-//! the last lines are not lost. Exits non-zero with a message on a handshake or protocol
-//! failure.
+//! the last lines are not lost. Sending never runs ahead of the connection: the next input is
+//! taken only after the previous message was written, and the reader thread waits on a
+//! bounded channel, so a large pipe keeps memory flat. Receiving goes on while a send waits,
+//! so an echo server that is blocked writing to us cannot deadlock the session.
 
-use std::io::{BufRead, Write};
-use std::task::Poll;
+mod blocking;
+mod ending;
+
+use std::io::Write;
+use std::pin::pin;
 use std::time::Duration;
 
-use futures_channel::mpsc::{self, TryRecvError};
+use futures_channel::oneshot;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use wsproto_async::{ClientConfig, DeflateConfig, Transport, WebSocket};
-use wsproto_core::{CloseCode, Event, Message};
+use wsproto_async::{ClientConfig, DeflateConfig, Error, ReadHalf, Transport, WriteHalf};
+use wsproto_core::handshake::HandshakeError;
+use wsproto_core::{Event, Message};
 
 use crate::args::{ConnectArgs, Runtime};
+use crate::exit::Exit;
+use crate::input::{self, Input, InputMode, Position};
 use crate::rt::{AsyncRt, AsyncStd, Smol, Tokio};
+use crate::signal::on_stop_or_exit;
+use ending::{Ending, InputEnd, our_close};
 
-pub(crate) fn run(args: &ConnectArgs) -> Result<(), String> {
+/// How long an interrupted session may spend closing before the process exits anyway (a
+/// server that stopped reading can block the Close forever).
+const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
+
+/// Runs the session on the chosen runtime and returns its exit status.
+pub(crate) fn run(args: &ConnectArgs) -> Exit {
+    let stop = on_stop_or_exit(INTERRUPT_GRACE, Exit::Interrupted.code());
     let mut options = ClientConfig::default().deflate(args.deflate.then(DeflateConfig::default));
     for protocol in &args.subprotocols {
         options = options.subprotocol(protocol);
@@ -25,138 +42,158 @@ pub(crate) fn run(args: &ConnectArgs) -> Result<(), String> {
     for (name, value) in &args.headers {
         options = options.header(name, value);
     }
-    let lines = stdin_lines();
+    let input = input::spawn(args.mode);
     match args.runtime {
-        Runtime::Tokio => Tokio::block_on(session::<Tokio>(args, options, lines)),
-        Runtime::Smol => Smol::block_on(session::<Smol>(args, options, lines)),
-        Runtime::AsyncStd => AsyncStd::block_on(session::<AsyncStd>(args, options, lines)),
-        Runtime::Blocking => blocking_session(args, options, lines),
-    }
-}
-
-/// Reads stdin on its own thread; the channel ends at end of input.
-fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
-    let (tx, rx) = mpsc::unbounded();
-    std::thread::spawn(move || {
-        for line in std::io::stdin().lock().lines() {
-            let Ok(line) = line else { break };
-            if tx.unbounded_send(line).is_err() {
-                break;
-            }
+        Runtime::Tokio => Tokio::block_on(session::<Tokio>(args, options, input, stop.future)),
+        Runtime::Smol => Smol::block_on(session::<Smol>(args, options, input, stop.future)),
+        Runtime::AsyncStd => {
+            AsyncStd::block_on(session::<AsyncStd>(args, options, input, stop.future))
         }
-    });
-    rx
-}
-
-fn to_message(line: String, binary: bool) -> Message {
-    if binary {
-        Message::binary(line.into_bytes())
-    } else {
-        Message::text(line)
+        Runtime::Blocking => blocking::session(args, options, input, &stop.flag),
     }
 }
 
-/// Prints a received message on its own line.
-fn print(message: &Message) {
+/// Reports a failed connect: what the user typed (URL, header) is a usage error, the rest
+/// (refused, unreachable, handshake rejected or timed out) a connect failure.
+fn connect_failed(url: &str, error: &Error) -> Exit {
+    let (exit, message) = match error {
+        Error::Handshake(HandshakeError::InvalidUrl(why)) => {
+            (Exit::Usage, format!("invalid websocket url {url:?}: {why}"))
+        }
+        Error::Handshake(error @ HandshakeError::InvalidHeader { .. }) => {
+            (Exit::Usage, format!("--header: {error}"))
+        }
+        Error::TlsUnsupported => (
+            Exit::Usage,
+            format!("{url}: wss:// is not supported, wsproto connect speaks plain ws:// only"),
+        ),
+        _ => (Exit::Connect, format!("{url}: {error}")),
+    };
+    eprintln!("wsproto: {message}");
+    exit
+}
+
+/// Says which subprotocol the server picked, if any.
+fn announce(subprotocol: Option<&str>) {
+    if let Some(protocol) = subprotocol {
+        eprintln!("subprotocol: {protocol}");
+    }
+}
+
+/// Writes a received message to stdout: on its own line, or as raw bytes in raw mode.
+fn print(message: &Message, mode: InputMode) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(message.payload());
-    let _ = out.write_all(b"\n");
+    if mode != InputMode::Raw {
+        let _ = out.write_all(b"\n");
+    }
     let _ = out.flush();
 }
 
-/// Reports how the server closed, on stderr.
-fn report_close(frame: Option<&wsproto_core::CloseFrame>) {
-    if let Some(frame) = frame {
-        eprintln!("closed by server: {} {}", frame.code(), frame.reason());
+/// Completes on Ctrl-C or SIGTERM; never, if no handler could be installed.
+async fn interrupted(stop: &mut oneshot::Receiver<()>) {
+    if stop.await.is_err() {
+        std::future::pending::<()>().await;
     }
+}
+
+/// The sending side's bookkeeping, kept outside its future so it survives being dropped.
+#[derive(Default)]
+struct Progress {
+    /// An item whose send has not completed.
+    in_flight: Option<Position>,
+    /// The Close we started.
+    closed_by_us: Option<wsproto_core::CloseCode>,
 }
 
 async fn session<R: AsyncRt>(
     args: &ConnectArgs,
     options: ClientConfig,
-    mut lines: mpsc::UnboundedReceiver<String>,
-) -> Result<(), String> {
-    let mut ws = R::connect(&args.url, options)
-        .await
-        .map_err(|e| format!("{}: {e}", args.url))?;
-    if let Some(protocol) = ws.subprotocol() {
-        eprintln!("subprotocol: {protocol}");
-    }
-    let mut input_open = true;
-    loop {
-        let step = {
-            let event = std::pin::pin!(ws.next_event());
-            if input_open {
-                match select(event, lines.next()).await {
-                    Either::Left((event, _)) => Either::Left(event),
-                    Either::Right((line, _)) => Either::Right(line),
-                }
-            } else {
-                Either::Left(event.await)
+    mut input: Input,
+    mut stop: oneshot::Receiver<()>,
+) -> Exit {
+    let ws = match R::connect(&args.url, options).await {
+        Ok(ws) => ws,
+        Err(error) => return connect_failed(&args.url, &error),
+    };
+    announce(ws.subprotocol());
+    let (mut reader, mut writer) = ws.split();
+    let mut progress = Progress::default();
+    let mut input_end = None;
+    let mut failure = None;
+    {
+        let send = async {
+            let end = pump(&mut writer, &mut input, &mut progress, &mut stop).await;
+            let was_interrupted = matches!(end, InputEnd::Interrupted);
+            input_end = Some(end);
+            if !was_interrupted {
+                // Waiting for the server's Close: a signal now ends the wait.
+                interrupted(&mut stop).await;
+                input_end = Some(InputEnd::Interrupted);
+                return;
             }
+            std::future::pending::<()>().await;
         };
-        match step {
-            Either::Left(Some(Ok(Event::Message(message)))) => print(&message),
-            Either::Left(Some(Ok(_))) => {}
-            Either::Left(Some(Err(error))) => return Err(format!("connection failed: {error}")),
-            Either::Left(None) => break,
-            Either::Right(Some(line)) => {
-                ws.send(to_message(line, args.binary))
-                    .await
-                    .map_err(|e| format!("send failed: {e}"))?;
-            }
-            Either::Right(None) => {
-                input_open = false;
-                finish_input(&mut ws).await?;
-            }
-        }
+        let receive = receive(&mut reader, args.mode, &mut failure);
+        select(pin!(receive), pin!(send)).await;
     }
-    report_close(ws.close_received());
-    Ok(())
+    Ending {
+        input: input_end.unwrap_or_else(|| InputEnd::cut(&mut input, progress.in_flight)),
+        closed_by_us: progress.closed_by_us,
+        close_received: reader.close_received(),
+        failure,
+    }
+    .report()
 }
 
-/// End of stdin: send the Close and keep reading until the server's answer ends the stream.
-async fn finish_input<T: Transport>(ws: &mut WebSocket<T>) -> Result<(), String> {
-    match ws.start_close(CloseCode::NORMAL, "").await {
-        Ok(()) | Err(wsproto_async::Error::Send(_)) => Ok(()),
-        Err(error) => Err(format!("close failed: {error}")),
-    }
+/// Sends stdin until it ends (then closes), the user interrupts (then closes with 1001) or a
+/// send fails.
+async fn pump<T: Transport>(
+    writer: &mut WriteHalf<T>,
+    input: &mut Input,
+    progress: &mut Progress,
+    stop: &mut oneshot::Receiver<()>,
+) -> InputEnd {
+    let end = loop {
+        let next = match select(input.next(), pin!(interrupted(stop))).await {
+            Either::Left((next, _)) => next,
+            Either::Right(_) => break InputEnd::Interrupted,
+        };
+        let item = match InputEnd::from_next(next) {
+            Ok(item) => item,
+            Err(end) => break end,
+        };
+        progress.in_flight = Some(item.at);
+        if let Err(error) = writer.send(item.message).await {
+            return InputEnd::Cut {
+                at: Some(item.at),
+                error: Some(error),
+            };
+        }
+        progress.in_flight = None;
+    };
+    let (code, reason) = end.close_code();
+    // Queued by the first poll; the receiving side may finish writing it (and the session)
+    // before this future is polled again, so record it first.
+    progress.closed_by_us = Some(code);
+    let closed = writer.close(code, reason).await;
+    progress.closed_by_us = our_close(code, &closed);
+    end
 }
 
-fn blocking_session(
-    args: &ConnectArgs,
-    options: ClientConfig,
-    mut lines: mpsc::UnboundedReceiver<String>,
-) -> Result<(), String> {
-    let mut ws = wsproto_blocking::connect_with(&args.url, options)
-        .map_err(|e| format!("{}: {e}", args.url))?;
-    if let Some(protocol) = ws.subprotocol() {
-        eprintln!("subprotocol: {protocol}");
-    }
-    let mut input_open = true;
-    loop {
-        while input_open {
-            match lines.try_recv() {
-                Ok(line) => ws
-                    .send(to_message(line, args.binary))
-                    .map_err(|e| format!("send failed: {e}"))?,
-                Err(TryRecvError::Closed) => {
-                    input_open = false;
-                    match ws.start_close(CloseCode::NORMAL, "") {
-                        Ok(()) | Err(wsproto_async::Error::Send(_)) => {}
-                        Err(error) => return Err(format!("close failed: {error}")),
-                    }
-                }
-                Err(TryRecvError::Empty) => break,
+/// Prints what arrives until the connection is over; keeps the first error.
+async fn receive<T: Transport>(
+    reader: &mut ReadHalf<T>,
+    mode: InputMode,
+    failure: &mut Option<Error>,
+) {
+    while let Some(event) = reader.next_event().await {
+        match event {
+            Ok(Event::Message(message)) => print(&message, mode),
+            Ok(_) => {}
+            Err(error) => {
+                failure.get_or_insert(error);
             }
         }
-        match ws.poll_next_event(Duration::from_millis(20)) {
-            Poll::Ready(Some(Ok(Event::Message(message)))) => print(&message),
-            Poll::Ready(Some(Ok(_))) | Poll::Pending => {}
-            Poll::Ready(Some(Err(error))) => return Err(format!("connection failed: {error}")),
-            Poll::Ready(None) => break,
-        }
     }
-    report_close(ws.close_received());
-    Ok(())
 }

@@ -3,24 +3,29 @@
 //!
 //! ```text
 //! wsproto serve [--bind ADDR] [--runtime R] [--mode echo|broadcast] [--max-message BYTES]
-//! wsproto connect URL [--runtime R] [--binary] [--subprotocol P]... [-H 'N: V']...
+//! wsproto connect URL [--runtime R] [--binary|--raw] [--subprotocol P]... [-H 'N: V']...
 //! wsproto autobahn-client [--url URL] [--agent NAME] [--runtime R]
 //! ```
+//!
+//! Exit statuses are listed in [`exit::Exit`] (and in `wsproto connect --help`).
 
 mod args;
 mod autobahn;
 mod connect;
+mod exit;
+mod input;
 mod page;
 mod rt;
 mod serve;
 mod signal;
 
 use args::{Command, parse};
+use exit::Exit;
 
 /// Prints `message` and exits with status 1.
 pub(crate) fn fatal(message: &str) -> ! {
     eprintln!("wsproto: {message}");
-    std::process::exit(1)
+    Exit::Failure.exit()
 }
 
 fn main() {
@@ -28,7 +33,7 @@ fn main() {
         Ok(command) => command,
         Err(error) => {
             eprintln!("wsproto: {error}");
-            std::process::exit(2);
+            Exit::Usage.exit();
         }
     };
     let result = match command {
@@ -41,7 +46,7 @@ fn main() {
             Ok(())
         }
         Command::Serve(args) => serve::run(&args),
-        Command::Connect(args) => connect::run(&args),
+        Command::Connect(args) => connect::run(&args).exit(),
         Command::Autobahn(args) => autobahn::run(&args),
     };
     if let Err(message) = result {
