@@ -151,7 +151,7 @@ Exit status:
        says who closed, with code and reason), the connection broke or ended without a
        Close, or input that was read could not be sent before it ended
   5    invalid input: a line that is not UTF-8 in text mode, or stdin could not be read
-  130  interrupted (Ctrl-C or SIGTERM); the connection is closed with 1001 first
+  130  interrupted (Ctrl-C or SIGTERM); the connection is closed with 1000 first
 When several apply, 130 wins over 5, and 5 over 4.
 ";
 

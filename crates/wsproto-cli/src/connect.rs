@@ -146,7 +146,7 @@ async fn session<R: AsyncRt>(
     .report()
 }
 
-/// Sends stdin until it ends (then closes), the user interrupts (then closes with 1001) or a
+/// Sends stdin until it ends (then closes), the user interrupts (then closes with 1000) or a
 /// send fails.
 async fn pump<T: Transport>(
     writer: &mut WriteHalf<T>,

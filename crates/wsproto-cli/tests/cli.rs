@@ -533,10 +533,16 @@ fn a_connection_dropped_without_a_close_is_an_abnormal_exit() {
 }
 
 #[test]
-fn ctrl_c_closes_with_1001_and_exits_130() {
-    let server = serve(&[]);
+fn ctrl_c_closes_with_1000_and_exits_130() {
     for runtime in RUNTIMES {
-        let (mut child, mut stdin) = spawn_interactive(&[&server.url, "--runtime", runtime]);
+        // Echoes, and reports the code of the client's Close as the server saw it.
+        let (url, server) = one_connection(|mut ws| {
+            while let Some(Ok(message)) = ws.recv() {
+                ws.send(message).expect("echo");
+            }
+            ws.close_received().map(|f| f.code())
+        });
+        let (mut child, mut stdin) = spawn_interactive(&[&url, "--runtime", runtime]);
         stdin.write_all(b"hello\n").expect("write");
         // The echo proves the session is up (and the signal handler installed).
         let mut echo = String::new();
@@ -556,7 +562,9 @@ fn ctrl_c_closes_with_1001_and_exits_130() {
             .read_to_string(&mut err)
             .expect("stderr");
         assert_eq!(status.and_then(|s| s.code()), Some(130), "{runtime}: {err}");
-        assert!(err.contains("closed by client: 1001"), "{runtime}: {err}");
+        assert!(err.contains("closed by client: 1000"), "{runtime}: {err}");
+        let seen = server.join().expect("server");
+        assert_eq!(seen, Some(CloseCode::NORMAL), "{runtime}: {err}");
     }
 }
 

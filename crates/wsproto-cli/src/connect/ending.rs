@@ -17,7 +17,7 @@ pub(super) enum InputEnd {
     Finished,
     /// stdin could not be sent as asked; what came before was sent, then our Close (1000).
     Invalid(InputError),
-    /// Ctrl-C or SIGTERM; our Close (1001) was started if input was still open.
+    /// Ctrl-C or SIGTERM; our Close (1000, "interrupted") was started if input was still open.
     Interrupted,
     /// The connection ended (or refused a message) before stdin did. `at` is the first input
     /// that was read but not sent, if any; `error` is why a send failed.
@@ -31,7 +31,7 @@ impl InputEnd {
     /// The Close we send when input ends this way.
     pub(super) fn close_code(&self) -> (CloseCode, &'static str) {
         match self {
-            Self::Interrupted => (CloseCode::GOING_AWAY, "interrupted"),
+            Self::Interrupted => (CloseCode::NORMAL, "interrupted"),
             _ => (CloseCode::NORMAL, ""),
         }
     }
@@ -277,9 +277,9 @@ mod tests {
                 "closed by client: 1000",
             ),
             (
-                ending(InputEnd::Interrupted, Some(1001), frame(1000, "")),
+                ending(InputEnd::Interrupted, Some(1000), frame(1000, "")),
                 Exit::Interrupted,
-                "closed by client: 1001",
+                "closed by client: 1000",
             ),
             (
                 ending(InputEnd::Interrupted, Some(1001), frame(1001, "")),
