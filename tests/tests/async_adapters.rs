@@ -1,5 +1,5 @@
 //! The async adapters' own checks (tokio's other ones live in its crate): the handshake
-//! timeout against a silent client, the message limit closing with 1009, and receiving that
+//! timeout against a silent client, handshakes that progress outside `accept`, the message limit closing with 1009, and receiving that
 //! stays correct when `recv` futures are dropped half-way (cancel safety). One body, written
 //! once as a macro over the runtime's executor, spawn and sleep.
 
@@ -81,6 +81,53 @@ macro_rules! adapter_suite {
                     let (n, waited) = silent.join().expect("thread");
                     assert_eq!(n, 0, "closed without a response");
                     assert!(waited < Duration::from_secs(5), "dropped after {waited:?}");
+                });
+            }
+
+            /// A handshake runs in a task of its own: it completes while the application is
+            /// busy elsewhere, not only while it waits in `accept`.
+            #[test]
+            fn handshakes_progress_while_the_application_is_not_in_accept() {
+                bounded(async {
+                    let mut server = Server::bind("127.0.0.1:0").await.expect("bind");
+                    let addr = server.local_addr();
+                    let url = server.url();
+                    // A raw client connects first and says nothing until told to.
+                    let (go, wait_go) = std::sync::mpsc::channel::<()>();
+                    let (answer, answered) = std::sync::mpsc::channel::<String>();
+                    std::thread::spawn(move || {
+                        use std::io::Write;
+                        let mut raw = std::net::TcpStream::connect(addr).expect("connect");
+                        let _ = wait_go.recv();
+                        raw.write_all(
+                            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+                              Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\
+                              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+                        )
+                        .expect("request");
+                        raw.set_read_timeout(Some(LIMIT)).expect("timeout");
+                        let mut head = [0; 12];
+                        let _ = raw.read_exact(&mut head);
+                        let _ = answer.send(String::from_utf8_lossy(&head).into_owned());
+                    });
+                    // Give the raw client time to be first in the backlog.
+                    $sleep(Duration::from_millis(100)).await;
+                    $spawn(async move {
+                        let _ = $crate_::connect(&url).await;
+                    });
+                    // This accept takes the raw client's TCP (starting its handshake) and then
+                    // returns the library client, whose handshake finished first.
+                    let _first = server.accept().await.expect("accept");
+                    // No one is in accept any more: the raw client must still be answered.
+                    go.send(()).expect("go");
+                    let head = loop {
+                        if let Ok(head) = answered.try_recv() {
+                            break head;
+                        }
+                        $sleep(Duration::from_millis(10)).await;
+                    };
+                    assert_eq!(head, "HTTP/1.1 101");
+                    drop(server);
                 });
             }
 

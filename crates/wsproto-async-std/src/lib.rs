@@ -25,9 +25,10 @@ use std::net::{Shutdown, SocketAddr};
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use async_std::net::TcpListener as StdListener;
+pub use async_std::net::TcpListener;
 use futures_io::{AsyncRead, AsyncWrite};
 pub use wsproto_futures::prelude::*;
+use wsproto_futures::{FuturesIo, Runtime};
 pub use wsproto_futures::{accept_stream, client_over, from_upgraded};
 
 /// An open WebSocket over an async-std stream (TCP by default).
@@ -36,43 +37,52 @@ pub type WebSocket<S = TcpStream> = wsproto_futures::WebSocket<S>;
 pub type ReadHalf<S = TcpStream> = wsproto_futures::ReadHalf<S>;
 /// The sending half of a split [`WebSocket`].
 pub type WriteHalf<S = TcpStream> = wsproto_futures::WriteHalf<S>;
-/// A WebSocket server on async-std's TCP listener.
-pub type Server = wsproto_futures::Server<TcpListener>;
+/// A WebSocket server on async-std's TCP listener: handshakes in tasks of their own, bounded
+/// by the handshake timeout and the pending-handshake cap.
+pub type Server = wsproto_futures::Server<AsyncStd>;
 
 /// Connects to a `ws://` URL with default options.
 pub async fn connect(url: &str) -> Result<WebSocket> {
     connect_with(url, ClientConfig::default()).await
 }
 
-/// Connects to a `ws://` URL with `options`.
+/// Connects to a `ws://` URL with `options`; the handshake timeout covers DNS, TCP and the
+/// handshake together.
 pub async fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket> {
-    wsproto_futures::connect_with(url, options, |host, port| async move {
-        let stream = async_std::net::TcpStream::connect((host.as_str(), port)).await?;
-        stream.set_nodelay(true)?;
-        Ok(TcpStream(stream))
-    })
-    .await
+    wsproto_futures::connect_with::<AsyncStd>(url, options).await
 }
 
-/// async-std's TCP listener, as the generic server needs it.
-#[derive(Debug)]
-pub struct TcpListener(StdListener);
+/// async-std as a wsproto [`Runtime`]: its TCP types (the stream wrapped in [`TcpStream`])
+/// and its tasks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AsyncStd;
 
-impl wsproto_futures::Listener for TcpListener {
-    type Stream = TcpStream;
+impl Runtime for AsyncStd {
+    type Tcp = FuturesIo<TcpStream>;
+    type Listener = TcpListener;
 
-    async fn bind(addr: SocketAddr) -> io::Result<Self> {
-        StdListener::bind(addr).await.map(Self)
-    }
-
-    async fn accept(&self) -> io::Result<TcpStream> {
-        let (stream, _) = self.0.accept().await?;
+    async fn connect(host: String, port: u16) -> io::Result<Self::Tcp> {
+        let stream = async_std::net::TcpStream::connect((host.as_str(), port)).await?;
         stream.set_nodelay(true)?;
-        Ok(TcpStream(stream))
+        Ok(FuturesIo::new(TcpStream(stream)))
     }
 
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
+    async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::bind(addr).await
+    }
+
+    async fn accept(listener: &TcpListener) -> io::Result<Self::Tcp> {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(FuturesIo::new(TcpStream(stream)))
+    }
+
+    fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        async_std::task::spawn(task);
     }
 }
 

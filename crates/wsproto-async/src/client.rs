@@ -1,11 +1,35 @@
-//! The client side of the opening handshake over any [`Transport`]: the async driver of the
-//! one [`ClientOpening`] sequence. Adapters add the TCP connection on top.
+//! The client side: [`connect_with`] over any [`Runtime`]'s TCP, and the async driver of the
+//! one [`ClientOpening`] sequence over any [`Transport`] ([`client_over`], [`open_client`]).
 
 use wsproto_core::BytesMut;
 use wsproto_setup::{ClientConfig, ClientOpening, Deadline, Error, Result};
 
-use crate::runtime::{Transport, read_some, with_deadline, write_all};
+use crate::runtime::{Runtime, TimerOf, Transport, read_some, with_deadline, write_all};
 use crate::websocket::WebSocket;
+
+/// Connects to a `ws://` URL over runtime `R`'s TCP with `options`; the handshake timeout
+/// covers DNS, TCP and the handshake together.
+///
+/// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP, [`Error::Handshake`] for
+/// a refusal (with the HTTP status), a malformed answer or a timeout, and
+/// [`Error::TlsUnsupported`] for `wss://` (connect a TLS stream yourself and use
+/// [`client_over`]).
+pub async fn connect_with<R: Runtime>(
+    url: &str,
+    options: ClientConfig,
+) -> Result<WebSocket<R::Tcp>> {
+    let opening = ClientOpening::new(url, options)?;
+    if opening.is_secure() {
+        return Err(Error::TlsUnsupported);
+    }
+    let connecting = R::connect(opening.host().to_owned(), opening.port());
+    let stream = match with_deadline::<TimerOf<R>, _>(opening.deadline().at(), connecting).await {
+        Some(Ok(stream)) => stream,
+        Some(Err(error)) => return Err(Error::Connect(error)),
+        None => return Err(Deadline::error()),
+    };
+    open_client(stream, opening).await
+}
 
 /// Runs the client handshake for `url` over a transport you connected yourself (TLS, a
 /// proxy's `CONNECT` tunnel, ...), within the handshake timeout. The URL's scheme only decides

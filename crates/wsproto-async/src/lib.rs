@@ -2,10 +2,13 @@
 //!
 //! The runtime-agnostic async drive loop of wsproto, written once and shared by the tokio and
 //! futures-io (smol, async-std) adapters. A runtime supplies a [`Transport`] (read into a
-//! buffer, vectored write, flush, shutdown) and a [`Timer`]; this crate supplies the rest:
+//! buffer, vectored write, flush, shutdown), a [`Timer`] and a [`Runtime`] (TCP connect,
+//! listen, accept, spawn); this crate supplies the rest:
 //!
 //! - [`WebSocket`]: the open connection, with async methods, `futures` `Stream` + `Sink`, and
 //!   [`WebSocket::split`] into halves for two tasks;
+//! - [`connect_with`] and [`Server`]: the client and the server over any [`Runtime`], with
+//!   pause/resume, a pending-handshake cap and graceful shutdown;
 //! - [`client_over`] / [`open_client`] and [`accept_stream`]: the async drivers of the opening
 //!   handshake sequences ([`ClientOpening`], [`ServerOpening`]) on either side.
 //!
@@ -17,16 +20,19 @@
 //! crate only moves bytes and time. Application code uses an adapter crate, which re-exports
 //! what is needed here.
 
+mod accept;
 mod client;
 mod driver;
+mod inbox;
 mod runtime;
 mod server;
 mod split;
 mod websocket;
 
-pub use client::{client_over, open_client};
-pub use runtime::{SocketAddrs, Timer, Transport, with_deadline};
-pub use server::accept_stream;
+pub use accept::accept_stream;
+pub use client::{client_over, connect_with, open_client};
+pub use runtime::{Runtime, SocketAddrs, Timer, TimerOf, Transport, with_deadline};
+pub use server::Server;
 pub use split::{ReadHalf, WriteHalf};
 pub use websocket::WebSocket;
 #[cfg(feature = "deflate")]

@@ -1,8 +1,9 @@
-//! What an async runtime must supply: a byte [`Transport`] and a resettable [`Timer`].
+//! What an async runtime must supply: a byte [`Transport`] and a resettable [`Timer`] for a
+//! connection, and a [`Runtime`] (TCP both ways, spawning) for the generic client and server.
 //!
-//! These two small traits are the whole difference between runtimes; everything else
-//! (the drive loop, the WebSocket type, split halves, handshakes) is written once against
-//! them. Each adapter crate implements them for its runtime's types in a few dozen lines.
+//! These small traits are the whole difference between runtimes; everything else (the drive
+//! loop, the WebSocket type, split halves, handshakes, `connect_with`, `Server`) is written
+//! once against them. Each adapter crate implements them for its runtime in one small file.
 
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
@@ -61,6 +62,39 @@ pub trait Transport: Unpin + Send + 'static {
     /// Ends our sending direction; the peer then sees the end of the stream.
     fn poll_shutdown(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
+
+/// An async runtime as the generic [`connect_with`](crate::connect_with) and
+/// [`Server`](crate::Server) need it: TCP in both directions and a way to run a task in the
+/// background. Its TCP stream is a [`Transport`], which brings the runtime's [`Timer`].
+///
+/// Adding a runtime is implementing this and [`Transport`] + [`Timer`] (see `wsproto-tokio`'s
+/// `io.rs` and `runtime.rs`).
+pub trait Runtime: Send + Sync + 'static {
+    /// A connected TCP stream as a transport.
+    type Tcp: Transport + SocketAddrs;
+    /// A bound TCP listener.
+    type Listener: Send + Sync + 'static;
+
+    /// Opens a TCP connection to `host:port` (resolving the name), with Nagle's algorithm off:
+    /// the engine batches writes itself.
+    fn connect(host: String, port: u16) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+
+    /// Binds a listener on `addr`.
+    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+
+    /// Accepts the next TCP connection, with Nagle's algorithm off. Must be cancel-safe: a
+    /// connection is never lost when the future is dropped before it completes.
+    fn accept(listener: &Self::Listener) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
+
+    /// The address `listener` is bound to.
+    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr>;
+
+    /// Runs `task` in the background, on this runtime.
+    fn spawn(task: impl Future<Output = ()> + Send + 'static);
+}
+
+/// The timer of runtime `R`'s TCP streams.
+pub type TimerOf<R> = <<R as Runtime>::Tcp as Transport>::Timer;
 
 /// Transports that know their socket addresses (TCP streams).
 pub trait SocketAddrs {

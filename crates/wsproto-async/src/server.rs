@@ -1,58 +1,230 @@
-//! The server side of the opening handshake over any [`Transport`] ([`accept_stream`]): the
-//! async driver of the one [`ServerOpening`] sequence. Adapters add listening and accepting on
-//! top.
+//! [`Server`]: listen on TCP, accept WebSocket connections, pause, shut down gracefully — once,
+//! for every runtime.
+//!
+//! Each handshake runs in a task of its own (the runtime's `spawn`), so one slow or silent
+//! client never delays the others and handshakes progress whether or not the application is
+//! inside [`Server::accept`] at the moment. Each must finish within the handshake timeout (10 s
+//! by default, as Qt's `QWebSocketServer`) or its socket is dropped, and at most
+//! `max_pending_handshakes` are outstanding at once (further TCP connections wait in the
+//! kernel's backlog).
 
-use wsproto_core::BytesMut;
-use wsproto_setup::{Deadline, Error, Result, ServerConfig, ServerOpening};
+use std::future::poll_fn;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Poll, Waker};
+use std::time::Duration;
 
-use crate::runtime::{Transport, read_some, with_deadline, write_all};
+use wsproto_setup::{Error, Result, ServerConfig, ShutdownSignal};
+
+use crate::accept::accept_stream;
+use crate::inbox::Inbox;
+use crate::runtime::{Runtime, TimerOf, Transport, with_deadline};
 use crate::websocket::WebSocket;
 
-/// Runs the server side of the opening handshake on a stream you accepted yourself, within
-/// the configured handshake timeout.
-///
-/// On a refused or invalid request the HTTP response is written and the error returned:
-/// [`Error::Handshake`] (e.g. [`HandshakeError::Timeout`](wsproto_core::handshake::HandshakeError::Timeout))
-/// or [`Error::Refused`] with the status the request check chose.
-pub async fn accept_stream<T: Transport>(stream: T, config: &ServerConfig) -> Result<WebSocket<T>> {
-    let opening = ServerOpening::new(config);
-    let deadline = opening.deadline().at();
-    match with_deadline::<T::Timer, _>(deadline, drive(stream, opening)).await {
-        Some(result) => result,
-        None => Err(Deadline::error()),
-    }
+/// A WebSocket server on runtime `R`'s TCP listener. Each adapter names it for its runtime
+/// (`wsproto_tokio::Server`, `wsproto_smol::Server`, ...).
+pub struct Server<R: Runtime> {
+    listener: R::Listener,
+    local_addr: SocketAddr,
+    config: Arc<ServerConfig>,
+    inbox: Arc<Inbox<R::Tcp>>,
+    failed_handshakes: u64,
+    paused: AtomicBool,
+    resume: Mutex<Option<Waker>>,
+    /// Reaches every connection this server accepted (the 1001 close).
+    shutdown: ShutdownSignal,
+    /// Reaches every handshake still in progress (abandon it).
+    abandon: ShutdownSignal,
 }
 
-async fn drive<T: Transport>(
-    mut stream: T,
-    mut opening: ServerOpening<'_>,
-) -> Result<WebSocket<T>> {
-    let mut buf = BytesMut::new();
-    loop {
-        let n = read_some(&mut stream, &mut buf).await.map_err(Error::Io)?;
-        if n == 0 {
-            return Err(opening.handle_eof());
+/// What one turn of the accept loop brought.
+// Transient: lives on the stack for one turn of the accept loop.
+#[allow(clippy::large_enum_variant)]
+enum Step<T: Transport> {
+    Handshake(Result<WebSocket<T>>),
+    Accepted(io::Result<T>),
+    Resumed,
+}
+
+impl<R: Runtime> Server<R> {
+    /// Listens on `addr` with the default configuration (port 0 picks a free port).
+    pub async fn bind(addr: impl ToSocketAddrs) -> Result<Self> {
+        Self::bind_with(addr, ServerConfig::default()).await
+    }
+
+    /// Listens on `addr` with `config`.
+    pub async fn bind_with(addr: impl ToSocketAddrs, config: ServerConfig) -> Result<Self> {
+        let mut last_error = io::Error::new(io::ErrorKind::InvalidInput, "no address to bind");
+        for addr in addr.to_socket_addrs().map_err(Error::Io)? {
+            match R::bind(addr).await {
+                Ok(listener) => return Self::from_listener(listener, config),
+                Err(error) => last_error = error,
+            }
         }
-        match opening.handle_input(&buf) {
-            Ok(true) => break,
-            Ok(false) => {}
-            Err(error) => {
-                finish_refusal(&mut stream, opening.transmit()).await;
-                return Err(error);
+        Err(Error::Io(last_error))
+    }
+
+    /// Serves on a listener you bound yourself.
+    pub fn from_listener(listener: R::Listener, config: ServerConfig) -> Result<Self> {
+        let local_addr = R::local_addr(&listener).map_err(Error::Io)?;
+        Ok(Self {
+            listener,
+            local_addr,
+            config: Arc::new(config),
+            inbox: Arc::new(Inbox::new()),
+            failed_handshakes: 0,
+            paused: AtomicBool::new(false),
+            resume: Mutex::new(None),
+            shutdown: ShutdownSignal::new(),
+            abandon: ShutdownSignal::new(),
+        })
+    }
+
+    /// The address the server listens on (with the real port when 0 was asked).
+    #[must_use]
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The `ws://host:port/` URL clients connect to.
+    #[must_use]
+    pub fn url(&self) -> String {
+        format!("ws://{}/", self.local_addr)
+    }
+
+    /// Handshakes that failed or were refused so far (bad requests, timeouts, refusals), as
+    /// far as [`accept`](Self::accept) has seen them.
+    #[must_use]
+    pub fn failed_handshakes(&self) -> u64 {
+        self.failed_handshakes
+    }
+
+    /// Stops taking new TCP connections (they wait in the backlog); handshakes already under
+    /// way still complete.
+    pub fn pause_accepting(&self) {
+        self.paused.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes new TCP connections again.
+    pub fn resume_accepting(&self) {
+        self.paused.store(false, Ordering::SeqCst);
+        let waker = self
+            .resume
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Whether new TCP connections are being taken.
+    #[must_use]
+    pub fn is_accepting(&self) -> bool {
+        !self.paused.load(Ordering::SeqCst)
+    }
+
+    /// The next connection whose handshake succeeded. Failed handshakes are counted
+    /// ([`failed_handshakes`](Self::failed_handshakes)) and skipped; only a failure of the
+    /// listener itself is returned. Cancel-safe.
+    pub async fn accept(&mut self) -> Result<WebSocket<R::Tcp>> {
+        loop {
+            let can_accept = self.is_accepting()
+                && self.inbox.outstanding() < self.config.get_max_pending_handshakes();
+            let step = {
+                let listener = &self.listener;
+                let mut accepting = pin!(async move {
+                    if can_accept {
+                        R::accept(listener).await
+                    } else {
+                        std::future::pending().await
+                    }
+                });
+                let (inbox, paused, resume) = (&self.inbox, &self.paused, &self.resume);
+                poll_fn(|cx| {
+                    if let Poll::Ready(done) = inbox.poll_next(cx) {
+                        return Poll::Ready(Step::Handshake(done));
+                    }
+                    if !can_accept && paused.load(Ordering::SeqCst) {
+                        *resume.lock().unwrap_or_else(PoisonError::into_inner) =
+                            Some(cx.waker().clone());
+                        if !paused.load(Ordering::SeqCst) {
+                            return Poll::Ready(Step::Resumed);
+                        }
+                    }
+                    accepting.as_mut().poll(cx).map(Step::Accepted)
+                })
+                .await
+            };
+            match step {
+                Step::Handshake(Ok(ws)) => return Ok(ws),
+                Step::Handshake(Err(_)) => self.failed_handshakes += 1,
+                Step::Accepted(Ok(stream)) => self.start_handshake(stream),
+                Step::Accepted(Err(error)) => return Err(Error::Io(error)),
+                Step::Resumed => {}
             }
         }
     }
-    let (conn, info, origin) = opening.finish()?;
-    // The 101 is queued in the connection ahead of any frame; write it now so the client
-    // can start even if the application only sends later.
-    let mut ws = WebSocket::from_parts(stream, conn, origin, info);
-    ws.flush().await?;
-    Ok(ws)
+
+    /// Runs the handshake of `stream` in a task of its own; its outcome lands in the inbox.
+    fn start_handshake(&self, stream: R::Tcp) {
+        let config = Arc::clone(&self.config);
+        let inbox = Arc::clone(&self.inbox);
+        let watch = self.shutdown.watch();
+        let mut abandoned = self.abandon.watch();
+        inbox.start();
+        R::spawn(async move {
+            let mut handshake = pin!(accept_stream(stream, &config));
+            let outcome = poll_fn(|cx| {
+                if abandoned.poll_triggered(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                handshake.as_mut().poll(cx).map(Some)
+            })
+            .await;
+            inbox.finish(outcome.map(|result| {
+                result.map(|mut ws| {
+                    ws.attach_shutdown(watch);
+                    ws
+                })
+            }));
+        });
+    }
+
+    /// Graceful shutdown: stops accepting, abandons handshakes in progress, asks every open
+    /// connection it accepted to close with 1001 (going away), and waits up to `grace` for
+    /// them to finish. Returns how many were still open at the deadline.
+    ///
+    /// Connections close as their owners keep receiving on them (the close handshake runs
+    /// inside `recv`/`next_event`).
+    pub async fn shutdown(self, grace: Duration) -> usize {
+        let connections = self.shutdown.clone();
+        // Dropping the server closes the listener and abandons the handshakes.
+        drop(self);
+        connections.trigger();
+        let drained = poll_fn(|cx| connections.poll_drained(cx));
+        let deadline = std::time::Instant::now() + grace;
+        let _ = with_deadline::<TimerOf<R>, _>(deadline, drained).await;
+        connections.live()
+    }
 }
 
-/// Writes the error response and closes the stream; failures are moot at this point.
-async fn finish_refusal<T: Transport>(stream: &mut T, response: &[u8]) {
-    if write_all(stream, response).await.is_ok() {
-        let _ = std::future::poll_fn(|cx| stream.poll_shutdown(cx)).await;
+impl<R: Runtime> Drop for Server<R> {
+    fn drop(&mut self) {
+        self.abandon.trigger();
+        self.inbox.close();
+    }
+}
+
+impl<R: Runtime> std::fmt::Debug for Server<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .field("pending_handshakes", &self.inbox.outstanding())
+            .field("accepting", &self.is_accepting())
+            .finish_non_exhaustive()
     }
 }

@@ -48,7 +48,7 @@ fn parse_count(message: Option<Message>) -> Result<u32, String> {
 
 async fn run_async<R: AsyncRt>(args: &AutobahnArgs) -> Result<(), String> {
     let url = format!("{}/getCaseCount", base(args));
-    let mut ws = R::connect(&url, options(args))
+    let mut ws = wsproto_async::connect_with::<R>(&url, options(args))
         .await
         .map_err(|e| format!("{url}: {e}"))?;
     let count = parse_count(ws.recv().await.and_then(Result::ok))?;
@@ -56,7 +56,7 @@ async fn run_async<R: AsyncRt>(args: &AutobahnArgs) -> Result<(), String> {
     eprintln!("running {count} cases as agent {:?}", args.agent);
     for case in 1..=count {
         let url = format!("{}/runCase?case={case}&agent={}", base(args), args.agent);
-        let mut ws = match R::connect(&url, options(args)).await {
+        let mut ws = match wsproto_async::connect_with::<R>(&url, options(args)).await {
             Ok(ws) => ws,
             Err(error) => {
                 eprintln!("case {case}: {error}");
@@ -75,7 +75,7 @@ async fn run_async<R: AsyncRt>(args: &AutobahnArgs) -> Result<(), String> {
         }
     }
     let url = format!("{}/updateReports?agent={}", base(args), args.agent);
-    let mut ws = R::connect(&url, options(args))
+    let mut ws = wsproto_async::connect_with::<R>(&url, options(args))
         .await
         .map_err(|e| format!("{url}: {e}"))?;
     while ws.recv().await.is_some() {}

@@ -112,7 +112,7 @@ async fn session<R: AsyncRt>(
     mut input: Input,
     mut stop: oneshot::Receiver<()>,
 ) -> Exit {
-    let ws = match R::connect(&args.url, options).await {
+    let ws = match wsproto_async::connect_with::<R>(&args.url, options).await {
         Ok(ws) => ws,
         Err(error) => return connect_failed(&args.url, &error),
     };

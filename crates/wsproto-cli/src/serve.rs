@@ -17,7 +17,7 @@ use wsproto_core::{CloseCode, Event, Limits, Message};
 
 use crate::args::{Mode, Runtime, ServeArgs};
 use crate::page::PAGE;
-use crate::rt::{AnyServer, AsyncRt, AsyncStd, Smol, Tokio};
+use crate::rt::{AsyncRt, AsyncStd, Smol, Tokio};
 use crate::signal::on_stop;
 
 /// How long graceful shutdown waits for connections to finish their close.
@@ -96,7 +96,7 @@ impl Hub {
 
 async fn serve_async<R: AsyncRt>(args: &ServeArgs, config: ServerConfig) -> Result<(), String> {
     let stop = on_stop();
-    let mut server = R::bind(&args.bind, config)
+    let mut server = wsproto_async::Server::<R>::bind_with(args.bind.as_str(), config)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     println!("listening on {}", server.url());

@@ -2,18 +2,19 @@
 //!
 //! WebSocket clients and servers over `futures-io` streams, shared by the smol and async-std
 //! adapters (and usable directly with any futures-io transport). It makes futures-io streams
-//! a [`wsproto_async`] transport ([`FuturesIo`]), async-io's timer the timer, and provides a
-//! [`Server`] generic over the runtime's TCP listener and a [`connect_with`] generic over how
-//! the runtime opens TCP. All protocol logic lives in [`wsproto_core`].
+//! a [`wsproto_async`] transport ([`FuturesIo`]) and async-io's timer the timer; each runtime
+//! crate adds its [`Runtime`] (TCP and spawn) for the generic [`Server`] and [`connect_with`].
+//! All protocol logic lives in [`wsproto_core`].
 
 mod client;
 mod io;
 mod server;
 
-pub use client::{WebSocket, client_over, connect_with};
+pub use client::{WebSocket, client_over};
 pub use io::{AsyncIoTimer, FuturesIo, PeerAddrs};
-pub use server::{Listener, Server, accept_stream};
+pub use server::accept_stream;
 pub use wsproto_async::prelude::{self, *};
+pub use wsproto_async::{Runtime, Server, connect_with};
 
 /// The receiving half of a split [`WebSocket`].
 pub type ReadHalf<S> = wsproto_async::ReadHalf<FuturesIo<S>>;

@@ -34,8 +34,9 @@
 use std::io;
 use std::net::SocketAddr;
 
-use smol::net::{TcpListener as SmolListener, TcpStream};
+pub use smol::net::{TcpListener, TcpStream};
 pub use wsproto_futures::prelude::*;
+use wsproto_futures::{FuturesIo, Runtime};
 pub use wsproto_futures::{accept_stream, client_over, from_upgraded};
 
 /// An open WebSocket over a smol stream (TCP by default).
@@ -44,42 +45,50 @@ pub type WebSocket<S = TcpStream> = wsproto_futures::WebSocket<S>;
 pub type ReadHalf<S = TcpStream> = wsproto_futures::ReadHalf<S>;
 /// The sending half of a split [`WebSocket`].
 pub type WriteHalf<S = TcpStream> = wsproto_futures::WriteHalf<S>;
-/// A WebSocket server on smol's TCP listener.
-pub type Server = wsproto_futures::Server<TcpListener>;
+/// A WebSocket server on smol's TCP listener: handshakes in tasks of their own (on smol's
+/// global executor), bounded by the handshake timeout and the pending-handshake cap.
+pub type Server = wsproto_futures::Server<Smol>;
 
 /// Connects to a `ws://` URL with default options.
 pub async fn connect(url: &str) -> Result<WebSocket> {
     connect_with(url, ClientConfig::default()).await
 }
 
-/// Connects to a `ws://` URL with `options`.
+/// Connects to a `ws://` URL with `options`; the handshake timeout covers DNS, TCP and the
+/// handshake together.
 pub async fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket> {
-    wsproto_futures::connect_with(url, options, |host, port| async move {
-        let stream = TcpStream::connect((host.as_str(), port)).await?;
-        stream.set_nodelay(true)?;
-        Ok(stream)
-    })
-    .await
+    wsproto_futures::connect_with::<Smol>(url, options).await
 }
 
-/// smol's TCP listener, as the generic server needs it.
-#[derive(Debug)]
-pub struct TcpListener(SmolListener);
+/// smol as a wsproto [`Runtime`]: its TCP types, and tasks on its global executor.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Smol;
 
-impl wsproto_futures::Listener for TcpListener {
-    type Stream = TcpStream;
+impl Runtime for Smol {
+    type Tcp = FuturesIo<TcpStream>;
+    type Listener = TcpListener;
 
-    async fn bind(addr: SocketAddr) -> io::Result<Self> {
-        SmolListener::bind(addr).await.map(Self)
-    }
-
-    async fn accept(&self) -> io::Result<TcpStream> {
-        let (stream, _) = self.0.accept().await?;
+    async fn connect(host: String, port: u16) -> io::Result<Self::Tcp> {
+        let stream = TcpStream::connect((host.as_str(), port)).await?;
         stream.set_nodelay(true)?;
-        Ok(stream)
+        Ok(FuturesIo::new(stream))
     }
 
-    fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
+    async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+        TcpListener::bind(addr).await
+    }
+
+    async fn accept(listener: &TcpListener) -> io::Result<Self::Tcp> {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(FuturesIo::new(stream))
+    }
+
+    fn local_addr(listener: &TcpListener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    fn spawn(task: impl Future<Output = ()> + Send + 'static) {
+        smol::spawn(task).detach();
     }
 }

@@ -3,9 +3,9 @@
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use wsproto_async::{ClientConfig, ClientOpening, Deadline};
+use wsproto_async::ClientConfig;
 
-use crate::{Error, Result, TokioIo, WebSocket};
+use crate::{Result, Tokio, TokioIo, WebSocket};
 
 /// Connects to a `ws://` URL with default options.
 ///
@@ -26,23 +26,11 @@ pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
 /// Connects to a `ws://` URL with `options`; the handshake timeout covers DNS, TCP and the
 /// handshake together.
 ///
-/// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP, [`Error::Handshake`] for
-/// a refusal (with the HTTP status), a malformed answer or a timeout.
+/// Errors tell the stages apart: [`Error::Connect`](crate::Error::Connect) for DNS and TCP,
+/// [`Error::Handshake`](crate::Error::Handshake) for a refusal (with the HTTP status), a
+/// malformed answer or a timeout.
 pub async fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket<TcpStream>> {
-    let opening = ClientOpening::new(url, options)?;
-    if opening.is_secure() {
-        return Err(Error::TlsUnsupported);
-    }
-    let deadline = tokio::time::Instant::from_std(opening.deadline().at());
-    let connecting = TcpStream::connect((opening.host(), opening.port()));
-    let stream = match tokio::time::timeout_at(deadline, connecting).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => return Err(Error::Connect(error)),
-        Err(_) => return Err(Deadline::error()),
-    };
-    // Small messages should not wait for Nagle's algorithm: the engine batches writes itself.
-    stream.set_nodelay(true).map_err(Error::Connect)?;
-    wsproto_async::open_client(TokioIo::new(stream), opening).await
+    wsproto_async::connect_with::<Tokio>(url, options).await
 }
 
 /// Runs the client handshake for `url` over a tokio stream you connected yourself.

@@ -33,12 +33,14 @@
 
 mod client;
 mod io;
+mod runtime;
 mod server;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use client::{client_over, connect, connect_with};
 pub use io::{TokioIo, TokioTimer};
+pub use runtime::Tokio;
 pub use server::{Server, accept_stream};
 pub use wsproto_async::prelude::*;
 
