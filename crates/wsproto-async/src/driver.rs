@@ -23,9 +23,6 @@ use wsproto_setup::ShutdownWatch;
 /// Most byte runs handed to one vectored write.
 const MAX_IO_SLICES: usize = 32;
 
-/// Reason sent with the Close when a server shuts down.
-const SHUTDOWN_REASON: &str = "server shutting down";
-
 pub(crate) struct Driver<T: Transport> {
     pub(crate) io: T,
     pub(crate) conn: Connection,
@@ -42,8 +39,6 @@ pub(crate) struct Driver<T: Transport> {
     shutdown: Option<ShutdownWatch>,
     /// The server's shutdown was seen (and the 1001 close started).
     shutdown_seen: bool,
-    /// The round-trip time of the latest answered ping.
-    pub(crate) last_rtt: Option<Duration>,
     /// When to release the buffers if the connection stays quiet until then.
     idle_release_at: Option<Instant>,
     /// When bytes last arrived.
@@ -79,10 +74,6 @@ fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
-/// How long a closed connection keeps reading (and discarding) so its Close reaches a peer
-/// that is still sending.
-const LINGER: Duration = Duration::from_secs(2);
-
 /// The linger phase after the closing handshake. The draining state is boxed: every
 /// connection carries this field, few ever linger.
 enum Linger<Tm> {
@@ -110,7 +101,6 @@ impl<T: Transport> Driver<T> {
             transport_closed: false,
             shutdown: None,
             shutdown_seen: false,
-            last_rtt: None,
             idle_release_at: None,
             last_activity: Instant::ZERO,
             released_since_activity: false,
@@ -146,20 +136,12 @@ impl<T: Transport> Driver<T> {
         loop {
             if !self.failed {
                 match self.conn.poll_event() {
-                    Ok(Some(event)) => {
-                        if let Event::Pong { rtt: Some(rtt), .. } = &event {
-                            self.last_rtt = Some(*rtt);
-                        }
-                        return Poll::Ready(Some(Ok(event)));
-                    }
+                    Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
                     Ok(None) => {}
                     Err(error) => {
                         // Reported once, after the Close it queued went out and the peer had
                         // its chance to read it (below); the stream ends after it.
                         self.failed = true;
-                        if !error.sends_close() {
-                            self.linger = Linger::Done;
-                        }
                         self.pending_error = Some(error);
                     }
                 }
@@ -348,7 +330,7 @@ impl<T: Transport> Driver<T> {
         if fired {
             self.shutdown_seen = true;
             let now = self.now();
-            let _ = self.conn.close(CloseCode::GOING_AWAY, SHUTDOWN_REASON, now);
+            self.conn.begin_shutdown(now);
         }
         fired
     }
@@ -458,12 +440,16 @@ impl<T: Transport> Driver<T> {
     }
 
     /// After our sending side is shut down, reads and discards until the peer closes too
-    /// (at most [`LINGER`]). Closing a socket with unread input makes the kernel send a
+    /// (at most what [`Connection::linger`] says). Closing a socket with unread input makes the kernel send a
     /// reset, which can destroy our Close frame before the peer reads it — this is how a
     /// peer that was still sending (say, the rest of an oversized message) learns the code.
     fn poll_linger(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if matches!(self.linger, Linger::NotStarted) {
-            let until = std::time::Instant::now() + LINGER;
+            let Some(linger) = self.conn.linger() else {
+                self.linger = Linger::Done;
+                return Poll::Ready(());
+            };
+            let until = std::time::Instant::now() + linger;
             self.linger = Linger::Draining(Box::new((
                 T::Timer::at(until),
                 BytesMut::with_capacity(4096),

@@ -77,7 +77,7 @@ impl<T: Transport> ReadHalf<T> {
     /// Round-trip time measured by the latest answered ping.
     #[must_use]
     pub fn last_rtt(&self) -> Option<std::time::Duration> {
-        lock(&self.shared).last_rtt
+        lock(&self.shared).conn.last_rtt()
     }
 
     /// Whether `other` is the sending half split from the same connection.

@@ -202,7 +202,7 @@ impl<T: Transport> WebSocket<T> {
     /// Round-trip time measured by the latest answered ping.
     #[must_use]
     pub fn last_rtt(&self) -> Option<Duration> {
-        self.driver.last_rtt
+        self.driver.conn.last_rtt()
     }
 
     /// What the opening handshake settled (subprotocol, the peer's headers, the path).

@@ -16,7 +16,7 @@ use std::io::{self, IoSlice};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use wsproto_core::{CloseCode, Event};
+use wsproto_core::Event;
 use wsproto_setup::{Error, Result};
 
 use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, is_retry};
@@ -24,10 +24,6 @@ use crate::websocket::WebSocket;
 
 /// Most byte runs handed to one vectored write.
 const MAX_IO_SLICES: usize = 32;
-
-/// How long a closed connection keeps reading (and discarding) so its Close reaches a peer
-/// that is still sending.
-const LINGER: Duration = Duration::from_secs(2);
 
 /// Longest read timeout while a server shutdown watch is attached: how late a blocked
 /// receiver may notice the shutdown.
@@ -57,12 +53,7 @@ impl<S: BlockingTransport> WebSocket<S> {
         loop {
             if !self.failed {
                 match self.conn.poll_event() {
-                    Ok(Some(event)) => {
-                        if let Event::Pong { rtt: Some(rtt), .. } = &event {
-                            self.last_rtt = Some(*rtt);
-                        }
-                        return Poll::Ready(Some(Ok(event)));
-                    }
+                    Ok(Some(event)) => return Poll::Ready(Some(Ok(event))),
                     Ok(None) => {}
                     Err(error) => {
                         // Report once. Write the Close it queued now, so the peer learns the
@@ -70,7 +61,7 @@ impl<S: BlockingTransport> WebSocket<S> {
                         // The next call returns `None`, whatever happens to these writes.
                         self.failed = true;
                         let _ = self.write_queued();
-                        if self.shutdown_transport().is_ok() && error.sends_close() {
+                        if self.shutdown_transport().is_ok() {
                             self.linger();
                         }
                         return Poll::Ready(Some(Err(Error::Protocol(error))));
@@ -150,9 +141,7 @@ impl<S: BlockingTransport> WebSocket<S> {
         // Keep the watch (the server counts live connections by it) but stop checking.
         self.shutdown_seen = true;
         let now = self.now();
-        let _ = self
-            .conn
-            .close(CloseCode::GOING_AWAY, "server shutting down", now);
+        self.conn.begin_shutdown(now);
         true
     }
 
@@ -199,10 +188,13 @@ impl<S: BlockingTransport> WebSocket<S> {
     }
 
     /// After our sending side is shut down, reads and discards until the peer closes too
-    /// (at most [`LINGER`]). Dropping a socket with unread input makes the kernel send a
+    /// (at most what [`Connection::linger`](wsproto_core::Connection::linger) says). Dropping a socket with unread input makes the kernel send a
     /// reset, which can destroy our Close frame before the peer reads it.
     fn linger(&mut self) {
-        let until = std::time::Instant::now() + LINGER;
+        let Some(linger) = self.conn.linger() else {
+            return;
+        };
+        let until = std::time::Instant::now() + linger;
         let mut scratch = [0u8; 4096];
         loop {
             let left = until.saturating_duration_since(std::time::Instant::now());
@@ -330,7 +322,7 @@ mod tests {
         let timeouts = &ws.get_ref().timeouts_set;
         assert_eq!(timeouts[0], None, "no deadline while open");
         assert!(
-            timeouts.len() == 2 && timeouts[1].is_some_and(|t| t <= LINGER),
+            timeouts.len() == 2 && timeouts[1].is_some_and(|t| t <= wsproto_core::LINGER),
             "then only the linger bound: {timeouts:?}"
         );
     }

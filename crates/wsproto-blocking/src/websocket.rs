@@ -53,8 +53,6 @@ pub struct WebSocket<S: BlockingTransport> {
     pub(crate) failed: bool,
     /// Our sending direction was shut down.
     pub(crate) transport_closed: bool,
-    /// The round-trip time of the latest answered ping.
-    pub(crate) last_rtt: Option<Duration>,
     /// A server's graceful-shutdown signal, checked at least every
     /// [`SHUTDOWN_POLL`](crate::drive::SHUTDOWN_POLL) while receiving.
     pub(crate) shutdown: Option<wsproto_setup::ShutdownWatch>,
@@ -99,7 +97,6 @@ impl<S: BlockingTransport> WebSocket<S> {
             read_timeout: None,
             failed: false,
             transport_closed: false,
-            last_rtt: None,
             shutdown: None,
             shutdown_seen: false,
         }
@@ -277,7 +274,7 @@ impl<S: BlockingTransport> WebSocket<S> {
     /// Round-trip time measured by the latest answered ping (ours or a keepalive's).
     #[must_use]
     pub fn last_rtt(&self) -> Option<Duration> {
-        self.last_rtt
+        self.conn.last_rtt()
     }
 
     /// What the opening handshake settled (subprotocol, the peer's headers, the path); empty

@@ -2,10 +2,14 @@
 //!
 //! [`Connection`] is a pure state machine: bytes and time go in, events and bytes come out. It
 //! is split by concern: this file holds the state, the getters, timers and the close state;
-//! `recv.rs` turns received bytes into events; `send.rs` turns commands into queued frames.
+//! `recv.rs` turns received bytes into events; `send.rs` turns commands into queued frames;
+//! `lifecycle.rs` answers what adapters must do around the close (shutdown close, linger).
 
+mod lifecycle;
 mod recv;
 mod send;
+
+pub use lifecycle::{LINGER, SHUTDOWN_REASON};
 
 use alloc::boxed::Box;
 use bytes::BytesMut;
@@ -109,6 +113,8 @@ pub struct Connection {
     last_input: Instant,
     keepalive_deadline: Option<Instant>,
     last_ping: Option<PingRecord>,
+    /// The round-trip time of the latest answered ping.
+    last_rtt: Option<core::time::Duration>,
 }
 
 /// An installed extension with the buffer its encoded payloads are written to (reused
@@ -202,6 +208,7 @@ impl Connection {
             last_input: now,
             keepalive_deadline: None,
             last_ping: None,
+            last_rtt: None,
         }
     }
 

@@ -388,7 +388,9 @@ impl Connection {
                 let rtt = match self.last_ping {
                     Some(ping) if ping.payload_hash == hash => {
                         self.last_ping = None;
-                        Some(self.last_input.saturating_since(ping.sent_at))
+                        let rtt = self.last_input.saturating_since(ping.sent_at);
+                        self.last_rtt = Some(rtt);
+                        Some(rtt)
                     }
                     _ => None,
                 };

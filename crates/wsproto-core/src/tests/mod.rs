@@ -3,6 +3,7 @@
 
 mod behaviour;
 mod extension;
+mod lifecycle;
 pub(crate) mod pair;
 mod property;
 mod violations;

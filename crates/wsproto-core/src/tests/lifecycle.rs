@@ -1,0 +1,89 @@
+//! The lifecycle rules adapters ask the engine about: the shutdown close, lingering after the
+//! end, and the latest ping round-trip time — each in both roles.
+
+use core::time::Duration;
+
+use super::pair::{Pair, other};
+use crate::{CloseCode, Event, LINGER, ProtocolError, Role, SHUTDOWN_REASON, State};
+
+const ROLES: [Role; 2] = [Role::Client, Role::Server];
+
+#[test]
+fn begin_shutdown_closes_with_1001_once() {
+    for side in ROLES {
+        let mut pair = Pair::new();
+        let now = pair.now;
+        assert!(pair.side(side).begin_shutdown(now));
+        assert_eq!(pair.side(side).state(), State::Closing);
+        assert!(!pair.side(side).begin_shutdown(now), "already closing");
+        let sent = pair.side(side).close_sent().cloned().expect("a close");
+        assert_eq!(
+            (sent.code(), sent.reason()),
+            (CloseCode::GOING_AWAY, SHUTDOWN_REASON)
+        );
+        pair.drive();
+        let peer = other(side);
+        assert!(matches!(
+            &pair.seen(peer).take()[..],
+            [Event::Close(frame)] if frame.code() == CloseCode::GOING_AWAY
+        ));
+        assert_eq!(pair.side(side).state(), State::Closed);
+        assert!(!pair.side(side).begin_shutdown(now), "closed");
+    }
+}
+
+#[test]
+fn linger_follows_a_close_that_was_sent_and_not_a_vanished_peer() {
+    for side in ROLES {
+        // A clean closing handshake: linger so the last Close is not lost to a reset.
+        let mut pair = Pair::new();
+        let now = pair.now;
+        pair.side(side).close(CloseCode::NORMAL, "", now).unwrap();
+        pair.drive();
+        assert_eq!(pair.side(side).linger(), Some(LINGER));
+        assert_eq!(pair.side(other(side)).linger(), Some(LINGER));
+
+        // A violation sends a Close (1002): linger so the peer can read it.
+        let mut pair = Pair::new();
+        pair.side(side).handle_input(&[0x83, 0x00], now); // reserved opcode
+        assert_eq!(
+            pair.side(side).poll_event(),
+            Err(ProtocolError::ReservedOpcode(3))
+        );
+        assert_eq!(pair.side(side).linger(), Some(LINGER));
+
+        // The peer vanished: no Close was sent and no one is left to wait for.
+        let mut pair = Pair::new();
+        pair.side(side).handle_eof(now);
+        assert_eq!(
+            pair.side(side).poll_event(),
+            Err(ProtocolError::UnexpectedEof)
+        );
+        assert_eq!(pair.side(side).linger(), None);
+    }
+}
+
+#[test]
+fn last_rtt_is_the_latest_answered_ping() {
+    for sender in ROLES {
+        let mut pair = Pair::new();
+        assert_eq!(pair.side(sender).last_rtt(), None);
+        for wait in [42, 7] {
+            let now = pair.now;
+            pair.side(sender).ping(b"p", now).unwrap();
+            pair.transfer(sender);
+            pair.poll(other(sender));
+            pair.sleep(Duration::from_millis(wait));
+            pair.drive();
+            assert_eq!(
+                pair.side(sender).last_rtt(),
+                Some(Duration::from_millis(wait))
+            );
+        }
+        // An unsolicited pong leaves it alone.
+        pair.side(other(sender)).pong(b"x").unwrap();
+        pair.drive();
+        assert_eq!(pair.seen(sender).take().len(), 3, "two pongs and this one");
+        assert_eq!(pair.side(sender).last_rtt(), Some(Duration::from_millis(7)));
+    }
+}
