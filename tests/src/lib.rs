@@ -15,11 +15,12 @@ use std::time::Duration;
 use wsproto_core::{CloseCode, CloseFrame, Event, Limits, Message, MessageKind};
 
 mod adapters;
+pub mod certs;
 pub mod conformance;
 pub mod hostile;
 pub mod peers;
 
-pub use adapters::{ClientKind, ServerKind};
+pub use adapters::{ClientKind, ServerKind, client_config, echo_config};
 
 /// The text that makes the echo server close the connection with [`SERVER_CLOSE_CODE`].
 pub const CLOSE_ME: &str = "close me";
