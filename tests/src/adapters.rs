@@ -269,7 +269,7 @@ impl Client for TokioClient {
 }
 
 struct BlockingClient {
-    ws: wsproto_blocking::WebSocket<std::net::TcpStream>,
+    ws: wsproto_blocking::TcpWebSocket,
 }
 
 impl Client for BlockingClient {

@@ -1,5 +1,5 @@
-//! `wss://` end to end, with certificates the test makes itself (rcgen): every async client
-//! adapter against every async server adapter over TLS (one pass with permessage-deflate),
+//! `wss://` end to end, with certificates the test makes itself (rcgen): every client adapter
+//! against every server adapter over TLS, 16 pairs (one server round with permessage-deflate),
 //! and each way TLS can go wrong as a typed error — unknown issuer, wrong name, expired,
 //! not yet valid, plain TCP on a TLS port and TLS on a plain one — after which the server
 //! still serves. Plus certificate renewal on a running server and silent sockets that hold
@@ -13,10 +13,6 @@ use wsproto_core::{Bytes, CloseCode, Message};
 use wsproto_tests::certs::{TestCa, Validity};
 use wsproto_tests::{ClientKind, ServerKind, client_config, echo_config};
 use wsproto_tokio::{ClientConfig, ClientTls, Error, ServerTls, TlsErrorKind};
-
-/// The adapters that speak TLS today.
-const ASYNC_SERVERS: [ServerKind; 3] = [ServerKind::Tokio, ServerKind::Smol, ServerKind::AsyncStd];
-const ASYNC_CLIENTS: [ClientKind; 3] = [ClientKind::Tokio, ClientKind::Smol, ClientKind::AsyncStd];
 
 /// The names a loopback server's certificate carries.
 const LOOPBACK: [&str; 2] = ["localhost", "127.0.0.1"];
@@ -56,9 +52,9 @@ fn tls_kind(error: &Error) -> &TlsErrorKind {
 }
 
 #[test]
-fn every_async_client_talks_to_every_async_server_over_tls() {
+fn every_client_adapter_talks_to_every_server_adapter_over_tls() {
     let ca = TestCa::new("wsproto test CA");
-    for (round, server) in ASYNC_SERVERS.into_iter().enumerate() {
+    for (round, server) in ServerKind::ALL.into_iter().enumerate() {
         // One server in the round compresses, so deflate runs inside TLS too.
         let deflate = round == 0;
         let config = echo_config()
@@ -66,7 +62,7 @@ fn every_async_client_talks_to_every_async_server_over_tls() {
             .deflate(deflate.then(wsproto_tokio::DeflateConfig::default));
         let url = server.start_echo_config(config);
         assert!(url.starts_with("wss://127.0.0.1:"), "{url}");
-        for client in ASYNC_CLIENTS {
+        for client in ClientKind::ALL {
             let pair = format!("{client:?} client -> {server:?} server");
             let options = client_config(&[])
                 .tls(trusting(&ca))
@@ -163,7 +159,7 @@ fn certificate_problems_are_typed_errors_naming_the_host() {
 #[test]
 fn plain_and_tls_mixed_up_fail_promptly_and_the_server_keeps_serving() {
     let ca = TestCa::new("wsproto test CA");
-    for server in ASYNC_SERVERS {
+    for server in ServerKind::ALL {
         let tls_url = server.start_echo_config(
             echo_config()
                 .tls(serving(&ca, &LOOPBACK, Validity::Current))

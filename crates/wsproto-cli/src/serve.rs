@@ -3,7 +3,6 @@
 //! The first stdout line is exactly `listening on ws://HOST:PORT/`. Ctrl-C or SIGTERM stops
 //! accepting, closes every connection with 1001 and exits once they are gone (at most 5 s).
 
-use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
@@ -204,11 +203,7 @@ fn serve_blocking(args: &ServeArgs, config: ServerConfig) -> Result<(), String> 
     Ok(())
 }
 
-fn serve_blocking_connection(
-    mut ws: wsproto_blocking::WebSocket<TcpStream>,
-    mode: Mode,
-    hub: &Hub,
-) {
+fn serve_blocking_connection(mut ws: wsproto_blocking::TcpWebSocket, mode: Mode, hub: &Hub) {
     match mode {
         Mode::Echo => {
             while let Some(received) = ws.recv() {

@@ -180,7 +180,7 @@ fn connect_cli(args: &[&str], input: &str) -> (ExitStatus, String, String) {
 /// A server for exactly one connection, in this process, handled by `handle` on a thread.
 /// Returns its URL and the thread (which gives up if nobody connects within 20 s).
 fn one_connection<T: Send + 'static>(
-    handle: impl FnOnce(wsproto_blocking::WebSocket<TcpStream>) -> T + Send + 'static,
+    handle: impl FnOnce(wsproto_blocking::TcpWebSocket) -> T + Send + 'static,
 ) -> (String, JoinHandle<T>) {
     let server = wsproto_blocking::Server::bind("127.0.0.1:0").expect("bind");
     let url = server.url();

@@ -19,7 +19,7 @@ use crate::args::ConnectArgs;
 use crate::exit::Exit;
 use crate::input::{Input, InputMode};
 
-type WebSocket = wsproto_blocking::WebSocket<std::net::TcpStream>;
+type WebSocket = wsproto_blocking::TcpWebSocket;
 
 /// Payload bytes sent (or received) in one turn before switching direction.
 const TURN_BYTES: usize = 256 * 1024;
