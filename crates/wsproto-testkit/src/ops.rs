@@ -128,7 +128,8 @@ pub enum Op {
     PushRaw(Vec<u8>),
     /// Append a frame built from a selector (see [`Op::decode`]) to the peer's stream.
     PushFrame(Vec<u8>),
-    /// Deliver the next `n` peer bytes (`None`: all) by an input path (see [`Checked::input`](crate::Checked::input)).
+    /// Deliver the next `n` peer bytes (`None`: all) by an input path (see
+    /// [`Checked::input`](crate::Checked::input)).
     Deliver(Option<usize>, u8),
     /// An application command.
     Command(Command),

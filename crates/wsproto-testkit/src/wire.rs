@@ -59,8 +59,8 @@ pub enum Length {
 /// The first byte of a frame: the FIN bit, `rsv` as a 3-bit number (4 = RSV1, 2 = RSV2,
 /// 1 = RSV3) and the 4-bit `opcode`; extra bits of `rsv` and `opcode` are dropped.
 #[must_use]
-pub fn first_byte(fin: bool, rsv: u8, opcode: u8) -> u8 {
-    u8::from(fin) << 7 | (rsv & 7) << 4 | (opcode & 0xF)
+pub const fn first_byte(fin: bool, rsv: u8, opcode: u8) -> u8 {
+    (fin as u8) << 7 | (rsv & 7) << 4 | (opcode & 0xF)
 }
 
 /// Appends a frame with first byte `b0` (FIN, RSV and opcode bits as given, so reserved
