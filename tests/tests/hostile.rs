@@ -23,7 +23,7 @@ use wsproto_tests::hostile::{
     upgrade_request, wait_for,
 };
 use wsproto_tests::{ClientKind, ServerKind};
-use wsproto_tokio::{Error, ServerConfig};
+use wsproto_tokio::{ConnectionLost, Error, ServerConfig};
 
 const MIB: usize = 1 << 20;
 /// The first byte of a whole binary message in one frame.
@@ -679,7 +679,7 @@ fn abrupt_ends(kind: ServerKind) {
     let eof_or_io = |report: &Report| {
         matches!(
             report.end,
-            Err(Error::Protocol(ProtocolError::UnexpectedEof) | Error::Io(_))
+            Err(Error::Lost(ConnectionLost::UnexpectedEof) | Error::Io(_))
         )
     };
 

@@ -157,7 +157,7 @@ impl<T: Transport> Driver<T> {
                     return self.io_failed(error);
                 }
                 ready!(self.poll_linger(cx));
-                return Poll::Ready(self.pending_error.take().map(|e| Err(Error::Protocol(e))));
+                return Poll::Ready(self.pending_error.take().map(|e| Err(Error::from(e))));
             }
             // While input keeps coming, deadlines and the server's shutdown are checked
             // against the clock and a flag; the timer and the shutdown watch are only
@@ -242,7 +242,7 @@ impl<T: Transport> Driver<T> {
         if let Some(protocol) = self.pending_error.take() {
             // The peer broke the protocol first; that is the error worth reporting.
             self.transport_closed = true;
-            return Poll::Ready(Some(Err(Error::Protocol(protocol))));
+            return Poll::Ready(Some(Err(Error::from(protocol))));
         }
         if self.failed && self.transport_closed {
             return Poll::Ready(None);
@@ -411,7 +411,7 @@ impl<T: Transport> Driver<T> {
             match ready!(self.poll_event(cx, Half::Reader)) {
                 Some(Ok(_)) => {}
                 // The peer vanishing while we close is what we asked for.
-                Some(Err(Error::Protocol(wsproto_core::ProtocolError::UnexpectedEof))) => {}
+                Some(Err(Error::Lost(wsproto_setup::ConnectionLost::UnexpectedEof))) => {}
                 Some(Err(error)) => return Poll::Ready(Err(error)),
                 None => return Poll::Ready(Ok(())),
             }

@@ -64,7 +64,7 @@ impl<S: BlockingTransport> WebSocket<S> {
                         if self.shutdown_transport().is_ok() {
                             self.linger();
                         }
-                        return Poll::Ready(Some(Err(Error::Protocol(error))));
+                        return Poll::Ready(Some(Err(Error::from(error))));
                     }
                 }
             }
@@ -346,7 +346,7 @@ mod tests {
         assert!(first <= Duration::from_millis(30) && first >= MIN_READ_TIMEOUT);
         // The stream then ends without a Close: reported once, then the end.
         match ws.next_event() {
-            Some(Err(Error::Protocol(ProtocolError::UnexpectedEof))) => {}
+            Some(Err(Error::Lost(wsproto_setup::ConnectionLost::UnexpectedEof))) => {}
             other => panic!("{other:?}"),
         }
         assert!(ws.next_event().is_none());

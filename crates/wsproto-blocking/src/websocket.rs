@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use wsproto_core::{
-    CloseCode, CloseFrame, Config, Connection, Event, Instant, Limits, Message, MessageKind,
-    ProtocolError, Role, State,
+    CloseCode, CloseFrame, Config, Connection, Event, Instant, Limits, Message, MessageKind, Role,
+    State,
 };
 use wsproto_setup::{Error, HandshakeInfo, Result};
 
@@ -222,7 +222,7 @@ impl<S: BlockingTransport> WebSocket<S> {
             match self.next_event() {
                 Some(Ok(_)) => {}
                 // The peer vanishing while we close is what we asked for.
-                Some(Err(Error::Protocol(ProtocolError::UnexpectedEof))) => {}
+                Some(Err(Error::Lost(wsproto_setup::ConnectionLost::UnexpectedEof))) => {}
                 Some(Err(error)) => return Err(error),
                 None => return Ok(()),
             }

@@ -22,6 +22,9 @@ pub enum Error {
     /// The peer broke RFC 6455 or a configured limit; the Close with the matching code was
     /// sent.
     Protocol(ProtocolError),
+    /// The connection was lost without a closing handshake: the peer vanished or fell silent.
+    /// Not something the peer did wrong in what it sent, so kept apart from [`Error::Protocol`].
+    Lost(ConnectionLost),
     /// The command could not be carried out (e.g. sending after close); the connection is
     /// unaffected.
     Send(SendError),
@@ -77,6 +80,7 @@ impl fmt::Display for Error {
             Self::Io(e) => write!(f, "i/o error: {e}"),
             Self::Handshake(e) => write!(f, "websocket handshake failed: {e}"),
             Self::Protocol(e) => write!(f, "websocket protocol error: {e}"),
+            Self::Lost(e) => write!(f, "connection lost: {e}"),
             Self::Send(e) => write!(f, "cannot send: {e}"),
             #[cfg(feature = "deflate")]
             Self::Deflate(e) => write!(f, "websocket handshake failed: {e}"),
@@ -99,6 +103,7 @@ impl std::error::Error for Error {
             Self::Connect(e) | Self::Io(e) => Some(e),
             Self::Handshake(e) => Some(e),
             Self::Protocol(e) => Some(e),
+            Self::Lost(e) => Some(e),
             Self::Send(e) => Some(e),
             #[cfg(feature = "deflate")]
             Self::Deflate(e) => Some(e),
@@ -115,11 +120,38 @@ impl From<HandshakeError> for Error {
     }
 }
 
+/// Sorts what the engine reports: a lost connection ([`Error::Lost`]) apart from a peer that
+/// broke the protocol ([`Error::Protocol`]).
 impl From<ProtocolError> for Error {
     fn from(e: ProtocolError) -> Self {
-        Self::Protocol(e)
+        match e {
+            ProtocolError::UnexpectedEof => Self::Lost(ConnectionLost::UnexpectedEof),
+            ProtocolError::KeepaliveTimeout => Self::Lost(ConnectionLost::KeepaliveTimeout),
+            violation => Self::Protocol(violation),
+        }
     }
 }
+
+/// How a connection was lost without a closing handshake.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionLost {
+    /// The peer closed the transport without a Close frame (close code 1006 locally).
+    UnexpectedEof,
+    /// The keepalive ping went unanswered for the configured time.
+    KeepaliveTimeout,
+}
+
+impl fmt::Display for ConnectionLost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::UnexpectedEof => "the peer closed the connection without a close frame",
+            Self::KeepaliveTimeout => "the peer stopped answering keepalive pings",
+        })
+    }
+}
+
+impl std::error::Error for ConnectionLost {}
 
 impl From<SendError> for Error {
     fn from(e: SendError) -> Self {

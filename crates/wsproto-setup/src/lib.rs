@@ -33,7 +33,7 @@ mod upgraded;
 
 pub use client::{ClientConfig, ClientOpening};
 pub use deadline::Deadline;
-pub use error::{Error, Result};
+pub use error::{ConnectionLost, Error, Result};
 pub use http_response::HttpResponse;
 pub use info::HandshakeInfo;
 #[cfg(feature = "tls")]
@@ -50,7 +50,8 @@ pub use wsproto_core::deflate::DeflateConfig;
 /// switching runtimes changes one path and nothing else.
 pub mod prelude {
     pub use crate::{
-        ClientConfig, Error, HandshakeInfo, HttpResponse, Reject, Result, ServerConfig,
+        ClientConfig, ConnectionLost, Error, HandshakeInfo, HttpResponse, Reject, Result,
+        ServerConfig,
     };
     #[cfg(feature = "deflate")]
     pub use wsproto_core::deflate::DeflateConfig;
