@@ -86,9 +86,14 @@ fn broadcast_mode_sends_to_every_client() {
 }
 
 #[test]
-fn plain_http_get_returns_the_test_page() {
+fn plain_http_get_of_the_second_lines_address_returns_the_test_page() {
     let server = serve(&[]);
-    let addr = server.url.trim_start_matches("ws://").trim_end_matches('/');
+    // The second stdout line (checked by `serve`) is this page's address.
+    let addr = server
+        .page
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    assert_eq!(addr, server.addr());
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -100,10 +105,27 @@ fn plain_http_get_returns_the_test_page() {
     stream.read_to_string(&mut page).expect("read");
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
     assert!(page.contains("Content-Type: text/html"));
-    assert!(
-        page.contains("new WebSocket(url)"),
-        "the page connects back"
-    );
+    assert!(page.contains("new WebSocket(url, protocols)"), "a client");
+    for id in [
+        "url",
+        "protocols",
+        "connect",
+        "disconnect",
+        "status",
+        "message",
+        "binary",
+        "send",
+        "ping",
+        "rtt",
+        "selftest",
+        "selftest-result",
+        "log",
+        "sent-messages",
+        "received-bytes",
+    ] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "the page has #{id}");
+    }
+    assert!(page.contains("echo round trip"), "labelled honestly");
 }
 
 #[test]
