@@ -92,7 +92,8 @@ impl Console {
             let _ = out.write_all(ERASE_LINE);
             let _ = out.flush();
         }
-        eprintln!("{line}");
+        // One write, so nothing else lands inside the line.
+        let _ = io::stderr().write_all(format!("{line}\n").as_bytes());
         if shown {
             let _ = out.write_all(PROMPT);
             let _ = out.flush();

@@ -197,8 +197,9 @@ fn a_terminal_gets_a_prompt_and_markers() {
             }
         }
     };
+    // The prompt is shown again after the feedback line; type only then, as a person would.
     wait_for("connected to");
-    wait_for("> ");
+    wait_for("extensions none)\r\n> ");
     keys.write_all(b"hello\n").expect("type");
     wait_for("< hello\r\n> ");
     // Ctrl-D ends the input: a normal close, and the prompt is cleared.
