@@ -1,3 +1,3 @@
 #![no_main]
-//! Fuzz target: see `wsproto_fuzz::client_connection`.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_fuzz::client_connection(data));
+//! Fuzz target: see `wsproto_testkit::targets::client_connection`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_testkit::targets::client_connection(data));

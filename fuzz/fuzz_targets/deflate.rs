@@ -1,3 +1,3 @@
 #![no_main]
-//! Fuzz target: see `wsproto_fuzz::deflate`.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_fuzz::deflate(data));
+//! Fuzz target: see `wsproto_testkit::targets::deflate`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_testkit::targets::deflate(data));

@@ -1,3 +1,3 @@
 #![no_main]
-//! Fuzz target: see `wsproto_fuzz::round_trip`.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_fuzz::round_trip(data));
+//! Fuzz target: see `wsproto_testkit::targets::round_trip`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_testkit::targets::round_trip(data));

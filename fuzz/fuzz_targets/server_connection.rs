@@ -1,3 +1,3 @@
 #![no_main]
-//! Fuzz target: see `wsproto_fuzz::server_connection`.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_fuzz::server_connection(data));
+//! Fuzz target: see `wsproto_testkit::targets::server_connection`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_testkit::targets::server_connection(data));

@@ -1,3 +1,3 @@
 #![no_main]
-//! Fuzz target: see `wsproto_fuzz::server_handshake`.
-libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_fuzz::server_handshake(data));
+//! Fuzz target: see `wsproto_testkit::targets::server_handshake`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_testkit::targets::server_handshake(data));

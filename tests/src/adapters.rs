@@ -50,8 +50,16 @@ impl ServerKind {
     /// Starts an echo server that also accepts permessage-deflate when `deflate` is set.
     #[must_use]
     pub fn start_echo_with(self, deflate: bool) -> String {
+        self.start_echo_config(
+            echo_config().deflate(deflate.then(wsproto_tokio::DeflateConfig::default)),
+        )
+    }
+
+    /// Starts an echo server with `config` (start from [`echo_config`]); returns its URL,
+    /// `wss://` when `config` has a certificate.
+    #[must_use]
+    pub fn start_echo_config(self, config: ServerConfig) -> String {
         let (tx, rx) = mpsc::channel();
-        let config = echo_config().deflate(deflate.then(wsproto_tokio::DeflateConfig::default));
         thread::spawn(move || match self {
             Self::Tokio => tokio_echo(&tx, config),
             Self::Smol => smol::block_on(smol_echo(&tx, config)),
@@ -90,6 +98,15 @@ impl ClientKind {
     ) -> Result<Box<dyn Client>, String> {
         let options = client_config(subprotocols)
             .deflate(deflate.then(wsproto_tokio::DeflateConfig::default));
+        self.connect_config(url, options)
+    }
+
+    /// Connects to `url` with `options` (start from [`client_config`]).
+    pub fn connect_config(
+        self,
+        url: &str,
+        options: ClientConfig,
+    ) -> Result<Box<dyn Client>, String> {
         Ok(match self {
             Self::Tokio => {
                 let rt = tokio::runtime::Builder::new_current_thread()
@@ -120,7 +137,8 @@ impl ClientKind {
 }
 
 /// The client side: big limits and the offered subprotocols.
-fn client_config(subprotocols: &[&str]) -> ClientConfig {
+#[must_use]
+pub fn client_config(subprotocols: &[&str]) -> ClientConfig {
     subprotocols
         .iter()
         .fold(ClientConfig::default().limits(big_limits()), |config, p| {
@@ -129,7 +147,8 @@ fn client_config(subprotocols: &[&str]) -> ClientConfig {
 }
 
 /// The echo servers' side: big limits and [`SUBPROTOCOLS`].
-fn echo_config() -> ServerConfig {
+#[must_use]
+pub fn echo_config() -> ServerConfig {
     SUBPROTOCOLS
         .iter()
         .fold(ServerConfig::default().limits(big_limits()), |config, p| {
@@ -200,16 +219,16 @@ macro_rules! async_client {
     };
 }
 
-async_client!(SmolClient, wsproto_smol::WebSocket, smol::block_on);
+async_client!(SmolClient, wsproto_smol::TcpWebSocket, smol::block_on);
 async_client!(
     AsyncStdClient,
-    wsproto_async_std::WebSocket,
+    wsproto_async_std::TcpWebSocket,
     async_std::task::block_on
 );
 
 struct TokioClient {
     rt: tokio::runtime::Runtime,
-    ws: wsproto_tokio::WebSocket<tokio::net::TcpStream>,
+    ws: wsproto_tokio::TcpWebSocket,
 }
 
 impl Client for TokioClient {
@@ -250,7 +269,7 @@ impl Client for TokioClient {
 }
 
 struct BlockingClient {
-    ws: wsproto_blocking::WebSocket<std::net::TcpStream>,
+    ws: wsproto_blocking::TcpWebSocket,
 }
 
 impl Client for BlockingClient {

@@ -9,8 +9,9 @@
 //!   [`client_echo`]: it sends every message back, like the echo servers do).
 //!
 //! A [`Case`] is a list of [`Step`]s to write and an [`Expect`]ation; [`run_case`] plays it in
-//! either role. Frames are masked as the raw peer's role requires unless a case forces
-//! otherwise, so one case table serves both directions. On top of each case's expectation,
+//! either role. Frames go both ways through the test kit's codec ([`wsproto_testkit::wire`]),
+//! which is not the engine's. Frames are masked as the raw peer's role requires unless a case
+//! forces otherwise, so one case table serves both directions. On top of each case's expectation,
 //! every frame the implementation sends is checked against what RFC 6455 requires of it
 //! (masking by role, no RSV bits, control frames unfragmented and at most 125 bytes, shortest
 //! length encoding, valid fragmentation order, UTF-8 text, a valid close code), and so is
@@ -30,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use wsproto_core::handshake::accept_key;
 use wsproto_core::{CloseCode, Event, Message, Role};
+use wsproto_testkit::wire::{self, Header, encode_frame, first_byte};
 
 use crate::{CLOSE_ME, ClientKind, SERVER_CLOSE_CODE, ServerKind};
 
@@ -54,34 +56,8 @@ pub const CLOSE_LIMIT: Duration = Duration::from_secs(1);
 /// The key the raw client sends (RFC 6455 §1.3's example).
 pub const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
 
-/// Frame opcodes (RFC 6455 §5.2).
-pub mod opcode {
-    /// Continuation frame.
-    pub const CONTINUATION: u8 = 0x0;
-    /// Text frame.
-    pub const TEXT: u8 = 0x1;
-    /// Binary frame.
-    pub const BINARY: u8 = 0x2;
-    /// Close frame.
-    pub const CLOSE: u8 = 0x8;
-    /// Ping frame.
-    pub const PING: u8 = 0x9;
-    /// Pong frame.
-    pub const PONG: u8 = 0xA;
-}
-
-/// How a frame's payload length is encoded.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Length {
-    /// The shortest form, as RFC 6455 §5.2 requires.
-    Shortest,
-    /// Always the 16-bit extended form (non-minimal below 126).
-    Ext16,
-    /// Always the 64-bit extended form (non-minimal below 65536).
-    Ext64,
-    /// Claim this length (shortest form for it) whatever the payload really holds.
-    Claim(u64),
-}
+/// The kit's opcodes and length forms, part of this module's [`Frame`] API.
+pub use wsproto_testkit::wire::{Length, opcode};
 
 /// Whether a frame is masked (RFC 6455 §5.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -197,45 +173,12 @@ impl Frame {
         self
     }
 
-    /// The wire bytes, masked with `key` when given.
+    /// The wire bytes, masked with `key` when given (the test kit's encoder).
     #[must_use]
     pub fn encode(&self, key: Option<[u8; 4]>) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.payload.len() + 14);
-        out.push(u8::from(self.fin) << 7 | (self.rsv & 7) << 4 | (self.opcode & 0xF));
-        let mask_bit = if key.is_some() { 0x80 } else { 0 };
-        let len = match self.length {
-            Length::Claim(len) => len,
-            _ => self.payload.len() as u64,
-        };
-        let form = match self.length {
-            Length::Ext16 => 16,
-            Length::Ext64 => 64,
-            _ if len < 126 => 7,
-            _ if len <= 0xFFFF => 16,
-            _ => 64,
-        };
-        match form {
-            7 => out.push(mask_bit | len as u8),
-            16 => {
-                out.push(mask_bit | 126);
-                out.extend_from_slice(&(len as u16).to_be_bytes());
-            }
-            _ => {
-                out.push(mask_bit | 127);
-                out.extend_from_slice(&len.to_be_bytes());
-            }
-        }
-        let start = match key {
-            Some(key) => {
-                out.extend_from_slice(&key);
-                out.len()
-            }
-            None => out.len(),
-        };
-        out.extend_from_slice(&self.payload);
-        if let Some(key) = key {
-            apply_mask(&mut out[start..], key);
-        }
+        let b0 = first_byte(self.fin, self.rsv, self.opcode);
+        encode_frame(&mut out, b0, key, &self.payload, self.length);
         out
     }
 }
@@ -250,23 +193,6 @@ impl fmt::Debug for Frame {
             self.opcode,
             Preview(&self.payload)
         )
-    }
-}
-
-/// XORs `data` with the repeated 4-byte `key` (RFC 6455 §5.3), starting at key offset 0.
-pub fn apply_mask(data: &mut [u8], key: [u8; 4]) {
-    let word = u64::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3],
-    ]);
-    let mut chunks = data.chunks_exact_mut(8);
-    for chunk in &mut chunks {
-        let mut bytes = [0; 8];
-        bytes.copy_from_slice(chunk);
-        chunk.copy_from_slice(&(u64::from_ne_bytes(bytes) ^ word).to_ne_bytes());
-    }
-    // The remainder starts at a multiple of 8, so at key offset 0.
-    for (i, byte) in chunks.into_remainder().iter_mut().enumerate() {
-        *byte ^= key[i % 4];
     }
 }
 
@@ -573,15 +499,6 @@ pub struct Transcript {
     pub ending: Option<Ending>,
 }
 
-/// One frame as read from the wire, unmasked.
-struct WireFrame {
-    fin: bool,
-    rsv: u8,
-    opcode: u8,
-    masked: bool,
-    payload: Vec<u8>,
-}
-
 /// A raw WebSocket endpoint over a TCP stream, past the opening handshake.
 pub struct RawPeer {
     stream: TcpStream,
@@ -839,62 +756,32 @@ impl RawPeer {
         }
     }
 
-    /// Takes one whole frame off the inbox, if it holds one.
-    fn take_frame(&mut self) -> Result<Option<WireFrame>, Ending> {
-        let b = &self.inbox;
-        if b.len() < 2 {
+    /// Takes one whole frame off the inbox, if it holds one (with the test kit's decoder).
+    fn take_frame(&mut self) -> Result<Option<wire::Frame>, Ending> {
+        let Some(header) = Header::parse(&self.inbox) else {
             return Ok(None);
-        }
-        let masked = b[1] & 0x80 != 0;
-        let (len, ext) = match b[1] & 0x7F {
-            126 if b.len() >= 4 => (u64::from(u16::from_be_bytes([b[2], b[3]])), 2),
-            127 if b.len() >= 10 => {
-                let mut bytes = [0; 8];
-                bytes.copy_from_slice(&b[2..10]);
-                (u64::from_be_bytes(bytes), 8)
-            }
-            126 | 127 => return Ok(None),
-            n => (u64::from(n), 0),
         };
-        let minimal = match ext {
-            2 => len >= 126,
-            8 => len > 0xFFFF,
-            _ => true,
-        };
+        let len = header.len;
         if len > FRAME_LIMIT {
             return Err(Ending::Failed(format!(
                 "the implementation sent a frame header claiming {len} bytes"
             )));
         }
-        let header = 2 + ext + if masked { 4 } else { 0 };
-        let total = header + len as usize;
-        if b.len() < total {
+        let Some((payload, used)) = header.payload(&self.inbox) else {
             return Ok(None);
-        }
-        let key = masked.then(|| [b[2 + ext], b[3 + ext], b[4 + ext], b[5 + ext]]);
-        let (fin, rsv, opcode) = (b[0] & 0x80 != 0, (b[0] >> 4) & 7, b[0] & 0x0F);
-        let rest = self.inbox.split_off(total);
-        let mut payload = std::mem::replace(&mut self.inbox, rest);
-        payload.drain(..header);
-        if let Some(key) = key {
-            apply_mask(&mut payload, key);
-        }
-        if !minimal {
+        };
+        self.inbox.drain(..used);
+        if !header.shortest {
             self.violations.push(format!(
-                "frame op={opcode:#x} of {len} bytes with a non-minimal length"
+                "frame op={:#x} of {len} bytes with a non-minimal length",
+                header.opcode
             ));
         }
-        Ok(Some(WireFrame {
-            fin,
-            rsv,
-            opcode,
-            masked,
-            payload,
-        }))
+        Ok(Some(header.into_frame(payload)))
     }
 
     /// Reads the next frame, until `deadline` at most.
-    fn read_frame(&mut self, deadline: Instant) -> Result<WireFrame, Ending> {
+    fn read_frame(&mut self, deadline: Instant) -> Result<wire::Frame, Ending> {
         loop {
             if let Some(frame) = self.take_frame()? {
                 return Ok(frame);
@@ -905,7 +792,7 @@ impl RawPeer {
 
     /// Checks a frame from the implementation against RFC 6455 and turns it into a reply or a
     /// Close; `None` for a fragment that does not finish a message.
-    fn interpret(&mut self, frame: WireFrame) -> Option<Result<Reply, CloseSeen>> {
+    fn interpret(&mut self, frame: wire::Frame) -> Option<Result<Reply, CloseSeen>> {
         let op = frame.opcode;
         let must_mask = self.role == Role::Server;
         if frame.masked != must_mask {

@@ -1,6 +1,7 @@
 //! Helpers for the hostile-peer tests (`tests/tests/hostile.rs`): a server on any adapter with
 //! a chosen [`ServerConfig`] that reports how each connection ended ([`serve`]), a raw client
-//! that writes whatever bytes a test wants ([`RawClient`]), typed clients with chosen
+//! that writes whatever bytes a test wants and reads frames with the test kit's codec
+//! ([`RawClient`], [`wsproto_testkit::wire`]), typed clients with chosen
 //! [`Limits`] on every adapter, the process's memory as `/proc/self/status` reports it, and
 //! [`bounded`], which runs one test body at a time under a time limit.
 //!
@@ -16,6 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use wsproto_core::{CloseCode, Limits, Message};
+use wsproto_testkit::wire::{self, Header, PEER_MASK, first_byte, opcode};
 // Every adapter re-exports these same `wsproto-setup` types.
 use wsproto_tokio::{ClientConfig, Error, ServerConfig};
 
@@ -588,49 +590,6 @@ pub fn upgrade_request(addr: SocketAddr, extra: &str) -> String {
     )
 }
 
-/// One client frame: FIN bit, opcode, masked with `key` (RFC 6455 §5.2, shortest length).
-#[must_use]
-pub fn client_frame(fin: bool, opcode: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(payload.len() + 14);
-    frame.push(u8::from(fin) << 7 | opcode);
-    match payload.len() {
-        len @ 0..=125 => frame.push(0x80 | len as u8),
-        len @ 126..=0xFFFF => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(len as u16).to_be_bytes());
-        }
-        len => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(len as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&key);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
-    frame
-}
-
-/// A frame received by a [`RawClient`].
-#[derive(Debug, PartialEq, Eq)]
-pub struct Frame {
-    /// The FIN bit.
-    pub fin: bool,
-    /// The opcode.
-    pub opcode: u8,
-    /// The payload (servers do not mask).
-    pub payload: Vec<u8>,
-}
-
-impl Frame {
-    /// The status code of a Close frame.
-    #[must_use]
-    pub fn close_code(&self) -> Option<u16> {
-        match (self.opcode, self.payload.as_slice()) {
-            (0x8, [hi, lo, ..]) => Some(u16::from_be_bytes([*hi, *lo])),
-            _ => None,
-        }
-    }
-}
-
 /// A TCP client that writes exactly the bytes a test gives it and parses what comes back.
 pub struct RawClient {
     stream: TcpStream,
@@ -674,13 +633,12 @@ impl RawClient {
         self.stream.write_all(bytes)
     }
 
-    /// Sends one frame masked with a fixed non-zero key.
+    /// Sends one frame masked with a fixed non-zero key ([`PEER_MASK`]).
     pub fn send(&mut self, fin: bool, opcode: u8, payload: &[u8]) -> io::Result<()> {
-        self.write(&client_frame(
-            fin,
-            opcode,
+        self.write(&wire::frame(
+            first_byte(fin, 0, opcode),
+            Some(PEER_MASK),
             payload,
-            [0x37, 0xFA, 0x21, 0x3D],
         ))
     }
 
@@ -715,12 +673,18 @@ impl RawClient {
         }
     }
 
-    /// Reads one frame.
-    pub fn read_frame(&mut self) -> io::Result<Frame> {
+    /// Reads one frame (with the test kit's decoder); a masked one is an error, as servers
+    /// do not mask (RFC 6455 §5.1).
+    pub fn read_frame(&mut self) -> io::Result<wire::Frame> {
         loop {
-            if let Some((frame, used)) = parse_server_frame(self.unread())? {
-                self.pos += used;
-                return Ok(frame);
+            if let Some(header) = Header::parse(self.unread()) {
+                if header.key.is_some() {
+                    return Err(io::Error::other("masked server frame"));
+                }
+                if let Some((payload, used)) = header.payload(self.unread()) {
+                    self.pos += used;
+                    return Ok(header.into_frame(payload));
+                }
             }
             if self.fill()? == 0 {
                 return Err(io::ErrorKind::UnexpectedEof.into());
@@ -729,10 +693,10 @@ impl RawClient {
     }
 
     /// Reads frames until a Close and returns it (skipping data frames).
-    pub fn read_close(&mut self) -> io::Result<Frame> {
+    pub fn read_close(&mut self) -> io::Result<wire::Frame> {
         loop {
             let frame = self.read_frame()?;
-            if frame.opcode == 0x8 {
+            if frame.opcode == opcode::CLOSE {
                 return Ok(frame);
             }
         }
@@ -764,35 +728,4 @@ impl RawClient {
             }
         }
     }
-}
-
-/// Parses one unmasked frame from the front of `bytes`: `None` while incomplete.
-fn parse_server_frame(bytes: &[u8]) -> io::Result<Option<(Frame, usize)>> {
-    let (Some(&b0), Some(&b1)) = (bytes.first(), bytes.get(1)) else {
-        return Ok(None);
-    };
-    if b1 & 0x80 != 0 {
-        return Err(io::Error::other("masked server frame"));
-    }
-    let (len, header) = match b1 & 0x7F {
-        126 => match bytes.get(2..4) {
-            Some(n) => (u64::from(u16::from_be_bytes([n[0], n[1]])), 4),
-            None => return Ok(None),
-        },
-        127 => match bytes.get(2..10) {
-            Some(n) => (u64::from_be_bytes(n.try_into().unwrap_or_default()), 10),
-            None => return Ok(None),
-        },
-        len => (u64::from(len), 2),
-    };
-    let end = header + usize::try_from(len).unwrap_or(usize::MAX - header);
-    let Some(payload) = bytes.get(header..end) else {
-        return Ok(None);
-    };
-    let frame = Frame {
-        fin: b0 & 0x80 != 0,
-        opcode: b0 & 0x0F,
-        payload: payload.to_vec(),
-    };
-    Ok(Some((frame, end)))
 }

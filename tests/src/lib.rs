@@ -13,13 +13,15 @@
 use std::time::Duration;
 
 use wsproto_core::{CloseCode, CloseFrame, Event, Limits, Message, MessageKind};
+use wsproto_testkit::wire::{self, first_byte, opcode};
 
 mod adapters;
+pub mod certs;
 pub mod conformance;
 pub mod hostile;
 pub mod peers;
 
-pub use adapters::{ClientKind, ServerKind};
+pub use adapters::{ClientKind, ServerKind, client_config, echo_config};
 
 /// The text that makes the echo server close the connection with [`SERVER_CLOSE_CODE`].
 pub const CLOSE_ME: &str = "close me";
@@ -107,16 +109,15 @@ pub fn trickle_server(messages: Vec<Vec<u8>>, pause: Duration) -> String {
             return;
         }
         for payload in messages {
-            let mut frame = vec![0x82, 127];
-            frame.extend_from_slice(&(payload.len() as u64).to_be_bytes());
-            frame.extend_from_slice(&payload);
+            let frame = wire::frame(first_byte(true, 0, opcode::BINARY), None, &payload);
             let (first, second) = frame.split_at(frame.len() / 2);
             let _ = stream.write_all(first);
             std::thread::sleep(pause);
             let _ = stream.write_all(second);
         }
         // Answer the client's Close (whatever else it sent) and end.
-        let _ = stream.write_all(&[0x88, 0x02, 0x03, 0xE8]);
+        let close = first_byte(true, 0, opcode::CLOSE);
+        let _ = stream.write_all(&wire::frame(close, None, &1000u16.to_be_bytes()));
         let _ = stream.read(&mut buf);
     });
     url

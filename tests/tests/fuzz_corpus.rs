@@ -4,29 +4,21 @@
 //! for a few seconds over seeded mutations of those inputs ([`smoke`]), so a checker that falls
 //! out of step with the engine fails CI instead of leaving nightly fuzzing silently dead.
 //!
-//! The targets live in `fuzz/src/lib.rs`, included here rather than copied. A regression file
-//! is named after what it guards and also gets a named test below. An input that panics or
-//! runs longer than [`HANG`] fails its test with the file's name, so a hang found by fuzzing
-//! fails CI instead of stalling it.
-
-// The fuzz module is a library of its own; here its public items are crate-private.
-#[allow(unreachable_pub, dead_code)]
-#[path = "../../fuzz/src/lib.rs"]
-mod wsproto_fuzz;
-
-#[path = "fuzz_corpus/smoke.rs"]
-mod smoke;
+//! The targets, their seeds and the smoke driver live in the test kit (`wsproto-testkit`),
+//! which the cargo-fuzz binaries in `fuzz/` call too. A regression file is named after what it
+//! guards and also gets a named test below. An input that panics or runs longer than [`HANG`]
+//! fails its test with the file's name, so a hang found by fuzzing fails CI instead of
+//! stalling it.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
-use std::time::Duration;
 
-/// Longest an input may run (unoptimised, on a loaded CI machine) before it counts as a hang.
-const HANG: Duration = Duration::from_secs(60);
+use wsproto_testkit::smoke::{HANG, smoke};
+use wsproto_testkit::targets::{self, Target};
 
 /// The built-in seeds and every stored input of `target`, each with a label.
 fn inputs(name: &str) -> Vec<(String, Vec<u8>)> {
-    let mut all: Vec<(String, Vec<u8>)> = wsproto_fuzz::seeds(name)
+    let mut all: Vec<(String, Vec<u8>)> = wsproto_testkit::seeds(name)
         .into_iter()
         .map(|(seed, bytes)| (format!("seed {name}/{seed}"), bytes))
         .collect();
@@ -40,7 +32,7 @@ fn inputs(name: &str) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Runs `target` on its built-in seeds and on every stored input for it; returns how many ran.
-fn replay(name: &str, target: fn(&[u8])) -> usize {
+fn replay(name: &str, target: Target) -> usize {
     let all = inputs(name);
     for (label, bytes) in &all {
         run_one(label, bytes.clone(), target);
@@ -49,13 +41,13 @@ fn replay(name: &str, target: fn(&[u8])) -> usize {
 }
 
 /// Runs `target` over seeded mutations of its seeds and stored inputs; returns how many ran.
-fn fuzz_smoke(name: &'static str, target: fn(&[u8])) -> usize {
+fn fuzz_smoke(name: &'static str, target: Target) -> usize {
     let pool = inputs(name).into_iter().map(|(_, bytes)| bytes).collect();
-    smoke::smoke(name, pool, target)
+    smoke(name, pool, target)
 }
 
 /// Runs the regression file `fuzz/regressions/<target>/<name>`.
-fn regression(target_name: &str, name: &str, target: fn(&[u8])) {
+fn regression(target_name: &str, name: &str, target: Target) {
     let path = fuzz_dir().join("regressions").join(target_name).join(name);
     let bytes = std::fs::read(&path).expect("regression file exists");
     run_one(&path.display().to_string(), bytes, target);
@@ -79,7 +71,7 @@ fn files(dir: &Path) -> Vec<PathBuf> {
 
 /// Runs one input on a thread of its own, so that a hang is reported (the thread is left
 /// behind; the test process ends anyway).
-fn run_one(label: &str, bytes: Vec<u8>, target: fn(&[u8])) {
+fn run_one(label: &str, bytes: Vec<u8>, target: Target) {
     let (done, finished) = mpsc::channel();
     let len = bytes.len();
     std::thread::spawn(move || {
@@ -99,72 +91,72 @@ fn run_one(label: &str, bytes: Vec<u8>, target: fn(&[u8])) {
 
 #[test]
 fn frame_decode_corpus() {
-    assert!(replay("frame_decode", wsproto_fuzz::frame_decode) > 0);
+    assert!(replay("frame_decode", targets::frame_decode) > 0);
 }
 
 #[test]
 fn frame_decode_smoke() {
-    assert!(fuzz_smoke("frame_decode", wsproto_fuzz::frame_decode) > 0);
+    assert!(fuzz_smoke("frame_decode", targets::frame_decode) > 0);
 }
 
 #[test]
 fn server_handshake_corpus() {
-    assert!(replay("server_handshake", wsproto_fuzz::server_handshake) > 0);
+    assert!(replay("server_handshake", targets::server_handshake) > 0);
 }
 
 #[test]
 fn server_handshake_smoke() {
-    assert!(fuzz_smoke("server_handshake", wsproto_fuzz::server_handshake) > 0);
+    assert!(fuzz_smoke("server_handshake", targets::server_handshake) > 0);
 }
 
 #[test]
 fn client_handshake_corpus() {
-    assert!(replay("client_handshake", wsproto_fuzz::client_handshake) > 0);
+    assert!(replay("client_handshake", targets::client_handshake) > 0);
 }
 
 #[test]
 fn client_handshake_smoke() {
-    assert!(fuzz_smoke("client_handshake", wsproto_fuzz::client_handshake) > 0);
+    assert!(fuzz_smoke("client_handshake", targets::client_handshake) > 0);
 }
 
 #[test]
 fn server_connection_corpus() {
-    assert!(replay("server_connection", wsproto_fuzz::server_connection) > 0);
+    assert!(replay("server_connection", targets::server_connection) > 0);
 }
 
 #[test]
 fn server_connection_smoke() {
-    assert!(fuzz_smoke("server_connection", wsproto_fuzz::server_connection) > 0);
+    assert!(fuzz_smoke("server_connection", targets::server_connection) > 0);
 }
 
 #[test]
 fn client_connection_corpus() {
-    assert!(replay("client_connection", wsproto_fuzz::client_connection) > 0);
+    assert!(replay("client_connection", targets::client_connection) > 0);
 }
 
 #[test]
 fn client_connection_smoke() {
-    assert!(fuzz_smoke("client_connection", wsproto_fuzz::client_connection) > 0);
+    assert!(fuzz_smoke("client_connection", targets::client_connection) > 0);
 }
 
 #[test]
 fn round_trip_corpus() {
-    assert!(replay("round_trip", wsproto_fuzz::round_trip) > 0);
+    assert!(replay("round_trip", targets::round_trip) > 0);
 }
 
 #[test]
 fn round_trip_smoke() {
-    assert!(fuzz_smoke("round_trip", wsproto_fuzz::round_trip) > 0);
+    assert!(fuzz_smoke("round_trip", targets::round_trip) > 0);
 }
 
 #[test]
 fn deflate_corpus() {
-    assert!(replay("deflate", wsproto_fuzz::deflate) > 0);
+    assert!(replay("deflate", targets::deflate) > 0);
 }
 
 #[test]
 fn deflate_smoke() {
-    assert!(fuzz_smoke("deflate", wsproto_fuzz::deflate) > 0);
+    assert!(fuzz_smoke("deflate", targets::deflate) > 0);
 }
 
 /// permessage-deflate with `threshold(0)`: an empty message sent after a compressed one (with
@@ -175,7 +167,7 @@ fn deflate_empty_message_after_compressed_one_terminates() {
     regression(
         "deflate",
         "empty_message_after_compressed_one_hangs",
-        wsproto_fuzz::deflate,
+        targets::deflate,
     );
 }
 
@@ -186,8 +178,8 @@ fn deflate_empty_message_after_compressed_one_terminates() {
 #[test]
 fn empty_queue_with_zero_high_water_is_not_full() {
     let name = "empty_queue_with_zero_high_water_is_not_full";
-    regression("client_connection", name, wsproto_fuzz::client_connection);
-    regression("server_connection", name, wsproto_fuzz::server_connection);
-    regression("round_trip", name, wsproto_fuzz::round_trip);
-    regression("deflate", name, wsproto_fuzz::deflate);
+    regression("client_connection", name, targets::client_connection);
+    regression("server_connection", name, targets::server_connection);
+    regression("round_trip", name, targets::round_trip);
+    regression("deflate", name, targets::deflate);
 }

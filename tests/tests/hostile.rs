@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use wsproto_core::handshake::HandshakeError;
 use wsproto_core::{Limits, Message, ProtocolError};
+use wsproto_testkit::wire::{self, Length, first_byte, opcode};
 use wsproto_tests::hostile::{
-    Mode, RawClient, Report, Served, accept_one, bounded, client_feeds_then_closes, client_frame,
+    Mode, RawClient, Report, Served, accept_one, bounded, client_feeds_then_closes,
     client_requests_then_reads, mib, numbered, peak_rss, reset_peak_rss, rss, serve,
     upgrade_request, wait_for,
 };
@@ -25,6 +26,8 @@ use wsproto_tests::{ClientKind, ServerKind};
 use wsproto_tokio::{Error, ServerConfig};
 
 const MIB: usize = 1 << 20;
+/// The first byte of a whole binary message in one frame.
+const BINARY: u8 = first_byte(true, 0, opcode::BINARY);
 /// The most a test's resident memory may grow by (the servers' own state is far smaller).
 const MEMORY_SLACK: usize = 8 * MIB;
 
@@ -332,9 +335,9 @@ fn header_floods(kind: ServerKind) {
 
 /// A masked binary frame header claiming `len` payload bytes (none follow).
 fn bomb_header(len: u64) -> Vec<u8> {
-    let mut header = vec![0x82, 0x80 | 127];
-    header.extend_from_slice(&len.to_be_bytes());
-    header.extend_from_slice(&[1, 2, 3, 4]);
+    let mut header = Vec::new();
+    let b0 = first_byte(true, 0, opcode::BINARY);
+    wire::encode_frame(&mut header, b0, Some([1, 2, 3, 4]), b"", Length::Claim(len));
     header
 }
 
@@ -419,10 +422,12 @@ fn length_bombs(kind: ServerKind) {
 /// `unfinished`.
 fn fragmented(frames: usize, unfinished: bool) -> Vec<u8> {
     let key = [9, 8, 7, 6];
-    let mut bytes = client_frame(frames == 1 && !unfinished, 0x1, b"x", key);
+    let first = first_byte(frames == 1 && !unfinished, 0, opcode::TEXT);
+    let mut bytes = wire::frame(first, Some(key), b"x");
     for i in 1..frames {
         let fin = i == frames - 1 && !unfinished;
-        bytes.extend_from_slice(&client_frame(fin, 0x0, b"x", key));
+        let continuation = first_byte(fin, 0, opcode::CONTINUATION);
+        bytes.extend_from_slice(&wire::frame(continuation, Some(key), b"x"));
     }
     bytes
 }
@@ -446,8 +451,8 @@ fn fragment_flood(kind: ServerKind) {
     let before = rss();
     reset_peak_rss();
     let key = [1, 2, 3, 4];
-    let mut bytes = client_frame(false, 0x1, b"", key);
-    let continuation = client_frame(false, 0x0, b"", key);
+    let mut bytes = wire::frame(first_byte(false, 0, opcode::TEXT), Some(key), b"");
+    let continuation = wire::frame(first_byte(false, 0, opcode::CONTINUATION), Some(key), b"");
     for _ in 0..200_000 {
         bytes.extend_from_slice(&continuation);
     }
@@ -492,7 +497,7 @@ fn tiny_message_flood(kind: ServerKind) {
         for batch in (0..COUNT).collect::<Vec<_>>().chunks(1000) {
             let bytes: Vec<u8> = batch
                 .iter()
-                .flat_map(|i| client_frame(true, 0x2, &i.to_be_bytes(), [5, 6, 7, 8]))
+                .flat_map(|i| wire::frame(BINARY, Some([5, 6, 7, 8]), &i.to_be_bytes()))
                 .collect();
             writer.write_all(&bytes).unwrap();
         }
@@ -553,7 +558,7 @@ fn peer_that_never_reads(kind: ServerKind) {
             for i in 0..COUNT {
                 // A zero mask key is valid and keeps this debug-built client quick.
                 writer
-                    .write_all(&client_frame(true, 0x2, &block(i), [0; 4]))
+                    .write_all(&wire::frame(BINARY, Some([0; 4]), &block(i)))
                     .unwrap();
                 written.fetch_add(1, Ordering::SeqCst);
             }
@@ -680,7 +685,11 @@ fn abrupt_ends(kind: ServerKind) {
 
     // Mid-frame: half of a masked "hello".
     let mut client = RawClient::upgraded(addr);
-    let frame = client_frame(true, 0x1, b"hello", [1, 2, 3, 4]);
+    let frame = wire::frame(
+        first_byte(true, 0, opcode::TEXT),
+        Some([1, 2, 3, 4]),
+        b"hello",
+    );
     client.write(&frame[..frame.len() / 2]).unwrap();
     drop(client);
     let report = ended("mid-frame");

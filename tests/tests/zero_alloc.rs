@@ -133,7 +133,7 @@ fn steady_state_messages_allocate_nothing() {
 /// One echo round over loopback: the client queues `depth` messages, flushes, and reads the
 /// `depth` echoes back (checking their length); `rounds` times.
 async fn echo_rounds(
-    client: &mut wsproto_tokio::WebSocket<tokio::net::TcpStream>,
+    client: &mut wsproto_tokio::TcpWebSocket,
     payload: &wsproto_core::Bytes,
     depth: usize,
     rounds: usize,

@@ -6,10 +6,10 @@
 
 use std::process::ExitCode;
 
-use wsproto_async_std::{CloseCode, Message, Result, Server, WebSocket, connect};
+use wsproto_async_std::{CloseCode, Message, Result, Server, TcpWebSocket, connect};
 
 /// Echoes every message back until the peer closes; `feed` batches the replies.
-async fn echo(mut ws: WebSocket) {
+async fn echo(mut ws: TcpWebSocket) {
     while let Some(received) = ws.recv().await {
         // After an error the next recv flushes the queued Close and ends the loop.
         if let Ok(message) = received

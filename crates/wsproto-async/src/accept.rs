@@ -5,6 +5,7 @@
 use wsproto_core::BytesMut;
 use wsproto_setup::{Deadline, Error, Result, ServerConfig, ServerOpening};
 
+use crate::maybe_tls::{self, MaybeTls};
 use crate::runtime::{Transport, read_some, with_deadline, write_all};
 use crate::websocket::WebSocket;
 
@@ -18,6 +19,24 @@ pub async fn accept_stream<T: Transport>(stream: T, config: &ServerConfig) -> Re
     let opening = ServerOpening::new(config);
     let deadline = opening.deadline().at();
     match with_deadline::<T::Timer, _>(deadline, drive(stream, opening)).await {
+        Some(result) => result,
+        None => Err(Deadline::error()),
+    }
+}
+
+/// The opening of a TCP connection a [`Server`](crate::Server) accepted: TLS first when the
+/// server has a certificate, then the upgrade, both within the one handshake deadline.
+pub(crate) async fn accept_tcp<T: Transport>(
+    stream: T,
+    config: &ServerConfig,
+) -> Result<WebSocket<MaybeTls<T>>> {
+    let opening = ServerOpening::new(config);
+    let deadline = opening.deadline().at();
+    let opened = async {
+        let stream = maybe_tls::server_side(stream, config).await?;
+        drive(stream, opening).await
+    };
+    match with_deadline::<T::Timer, _>(deadline, opened).await {
         Some(result) => result,
         None => Err(Deadline::error()),
     }

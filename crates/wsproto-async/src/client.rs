@@ -4,6 +4,7 @@
 use wsproto_core::BytesMut;
 use wsproto_setup::{ClientConfig, ClientOpening, Deadline, Error, Result};
 
+use crate::maybe_tls::{self, MaybeTls};
 use crate::runtime::{Runtime, TimerOf, Transport, read_some, with_deadline, write_all};
 use crate::websocket::WebSocket;
 
@@ -11,21 +12,27 @@ use crate::websocket::WebSocket;
 /// covers DNS, TCP and the handshake together.
 ///
 /// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP, [`Error::Handshake`] for
-/// a refusal (with the HTTP status), a malformed answer or a timeout, and
-/// [`Error::TlsUnsupported`] for `wss://` (connect a TLS stream yourself and use
-/// [`client_over`]).
+/// a refusal (with the HTTP status), a malformed answer or a timeout, and `Error::Tls` for the
+/// TLS handshake of `wss://` (an untrusted, expired or misnamed certificate...). TLS (feature
+/// `tls`, on by default) checks the certificate against the URL's host, trusting what
+/// [`ClientConfig::tls`] says.
 pub async fn connect_with<R: Runtime>(
     url: &str,
     options: ClientConfig,
-) -> Result<WebSocket<R::Tcp>> {
+) -> Result<WebSocket<MaybeTls<R::Tcp>>> {
     let opening = ClientOpening::new(url, options)?;
-    if opening.is_secure() {
-        return Err(Error::TlsUnsupported);
-    }
+    // Fails before connecting when `wss://` cannot be served (no `tls` feature, a bad name).
+    let tls = opening.tls()?;
+    let deadline = opening.deadline().at();
     let connecting = R::connect(opening.host().to_owned(), opening.port());
-    let stream = match with_deadline::<TimerOf<R>, _>(opening.deadline().at(), connecting).await {
+    let tcp = match with_deadline::<TimerOf<R>, _>(deadline, connecting).await {
         Some(Ok(stream)) => stream,
         Some(Err(error)) => return Err(Error::Connect(error)),
+        None => return Err(Deadline::error()),
+    };
+    let securing = maybe_tls::client_side(tcp, tls, opening.host());
+    let stream = match with_deadline::<TimerOf<R>, _>(deadline, securing).await {
+        Some(stream) => stream?,
         None => return Err(Deadline::error()),
     };
     open_client(stream, opening).await

@@ -24,16 +24,22 @@ mod accept;
 mod client;
 mod driver;
 mod inbox;
+mod maybe_tls;
 mod runtime;
 mod server;
 mod split;
+#[cfg(feature = "tls")]
+mod tls;
 mod websocket;
 
 pub use accept::accept_stream;
 pub use client::{client_over, connect_with, open_client};
+pub use maybe_tls::MaybeTls;
 pub use runtime::{Runtime, SocketAddrs, Timer, TimerOf, Transport, with_deadline};
 pub use server::Server;
 pub use split::{ReadHalf, WriteHalf};
+#[cfg(feature = "tls")]
+pub use tls::TlsStream;
 pub use websocket::WebSocket;
 #[cfg(feature = "deflate")]
 pub use wsproto_setup::DeflateConfig;
@@ -42,3 +48,5 @@ pub use wsproto_setup::{
     ClientConfig, ClientOpening, Deadline, Error, HandshakeInfo, HttpResponse, Reject, Result,
     ServerConfig, ServerOpening, ShutdownSignal, ShutdownWatch, Upgrade,
 };
+#[cfg(feature = "tls")]
+pub use wsproto_setup::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};

@@ -20,8 +20,9 @@ use std::time::Duration;
 
 use wsproto_setup::{Error, Result, ServerConfig, ShutdownSignal};
 
-use crate::accept::accept_stream;
+use crate::accept::accept_tcp;
 use crate::inbox::Inbox;
+use crate::maybe_tls::MaybeTls;
 use crate::runtime::{Runtime, SocketAddrs, TimerOf, Transport, with_deadline};
 use crate::websocket::WebSocket;
 
@@ -31,7 +32,7 @@ pub struct Server<R: Runtime> {
     listener: R::Listener,
     local_addr: SocketAddr,
     config: Arc<ServerConfig>,
-    inbox: Arc<Inbox<R::Tcp>>,
+    inbox: Arc<Inbox<MaybeTls<R::Tcp>>>,
     failed_handshakes: u64,
     paused: AtomicBool,
     resume: Mutex<Option<Waker>>,
@@ -45,7 +46,7 @@ pub struct Server<R: Runtime> {
 // Transient: lives on the stack for one turn of the accept loop.
 #[allow(clippy::large_enum_variant)]
 enum Step<T: Transport> {
-    Handshake(Result<WebSocket<T>>),
+    Handshake(Result<WebSocket<MaybeTls<T>>>),
     Accepted(io::Result<T>),
     Resumed,
 }
@@ -90,10 +91,10 @@ impl<R: Runtime> Server<R> {
         self.local_addr
     }
 
-    /// The `ws://host:port/` URL clients connect to.
+    /// The URL clients connect to: `ws://host:port/`, or `wss://` with a certificate.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.local_addr)
+        format!("{}://{}/", self.config.scheme(), self.local_addr)
     }
 
     /// Handshakes that failed or were refused so far (bad requests, timeouts, refusals), as
@@ -131,7 +132,7 @@ impl<R: Runtime> Server<R> {
     /// The next connection whose handshake succeeded. Failed handshakes are counted
     /// ([`failed_handshakes`](Self::failed_handshakes)) and skipped; only a failure of the
     /// listener itself is returned. Cancel-safe.
-    pub async fn accept(&mut self) -> Result<WebSocket<R::Tcp>> {
+    pub async fn accept(&mut self) -> Result<WebSocket<MaybeTls<R::Tcp>>> {
         loop {
             let can_accept = self.is_accepting()
                 && self.inbox.outstanding() < self.config.get_max_pending_handshakes();
@@ -180,7 +181,7 @@ impl<R: Runtime> Server<R> {
         let peer = stream.peer_addr().ok();
         inbox.start();
         R::spawn(async move {
-            let mut handshake = pin!(accept_stream(stream, &config));
+            let mut handshake = pin!(accept_tcp(stream, &config));
             let outcome = poll_fn(|cx| {
                 if abandoned.poll_triggered(cx).is_ready() {
                     return Poll::Ready(None);

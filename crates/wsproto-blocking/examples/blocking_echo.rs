@@ -8,7 +8,7 @@
 use std::process::ExitCode;
 use std::thread;
 
-use wsproto_blocking::{CloseCode, Message, Result, Server, WebSocket, connect};
+use wsproto_blocking::{CloseCode, Message, Result, Server, TcpWebSocket, connect};
 
 fn main() -> ExitCode {
     let outcome = match std::env::args().nth(1) {
@@ -26,7 +26,7 @@ fn main() -> ExitCode {
 
 /// Echoes every message back until the peer closes; replies are fed, so a burst of
 /// messages is answered in one write when `recv` would wait.
-fn echo(mut ws: WebSocket<std::net::TcpStream>) {
+fn echo(mut ws: TcpWebSocket) {
     while let Some(Ok(message)) = ws.recv() {
         if ws.feed(message).is_err() {
             break;

@@ -5,11 +5,13 @@
 //! decides everything. Its deadline is mapped onto the stream's read timeout, so a silent or
 //! trickling client is dropped when it passes, however its bytes are spread out.
 
+use std::net::TcpStream;
 use std::time::Instant as StdInstant;
 
 use wsproto_setup::{Error, Result, ServerConfig, ServerOpening};
 
 use crate::client::write_all;
+use crate::maybe_tls::{self, MaybeTls};
 use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, is_retry};
 use crate::websocket::WebSocket;
 
@@ -24,10 +26,29 @@ const READ_CHUNK: usize = 4096;
 /// [`HandshakeError::NotWebSocket`](crate::HandshakeError::NotWebSocket) after serving a [`ServerConfig::plain_http`] page) or
 /// [`Error::Refused`] with the status the request check chose.
 pub fn accept_stream<S: BlockingTransport>(
-    mut stream: S,
+    stream: S,
     config: &ServerConfig,
 ) -> Result<WebSocket<S>> {
-    let mut opening = ServerOpening::new(config);
+    open(stream, ServerOpening::new(config))
+}
+
+/// The opening of a TCP connection a [`Server`](crate::Server) accepted: TLS first when the
+/// server has a certificate, then the upgrade, both within the one handshake deadline.
+pub(crate) fn accept_tcp(
+    tcp: TcpStream,
+    config: &ServerConfig,
+) -> Result<WebSocket<MaybeTls<TcpStream>>> {
+    let opening = ServerOpening::new(config);
+    let stream = maybe_tls::server_side(tcp, config, &opening.deadline())?;
+    open(stream, opening)
+}
+
+/// Drives `opening` over `stream`: reads until the request is accepted or refused, or the
+/// deadline (mapped onto the read timeout) passes.
+fn open<S: BlockingTransport>(
+    mut stream: S,
+    mut opening: ServerOpening<'_>,
+) -> Result<WebSocket<S>> {
     let mut buf = vec![0; READ_CHUNK];
     loop {
         let wait = opening.deadline().time_left(StdInstant::now())?;

@@ -12,6 +12,8 @@ use std::time::Instant as StdInstant;
 
 use wsproto_setup::{ClientConfig, ClientOpening, Deadline, Error, Result};
 
+use crate::TcpWebSocket;
+use crate::maybe_tls;
 use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, is_retry};
 use crate::websocket::WebSocket;
 
@@ -29,25 +31,25 @@ const READ_CHUNK: usize = 4096;
 /// }
 /// # Ok(()) }
 /// ```
-pub fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
+pub fn connect(url: &str) -> Result<TcpWebSocket> {
     connect_with(url, ClientConfig::default())
 }
 
-/// Connects to a `ws://` URL with `options`; the handshake timeout covers the TCP connect and
-/// the handshake together.
+/// Connects to a `ws://` or `wss://` URL with `options`; the handshake timeout covers the TCP
+/// connect, TLS and the handshake together.
 ///
-/// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP,
-/// [`Error::Handshake`] for a refusal (with [`Error::http_status`]), a malformed answer or a
-/// timeout ([`HandshakeError::Timeout`](crate::HandshakeError::Timeout)), and [`Error::TlsUnsupported`] for `wss://` (connect
-/// a TLS stream yourself and use [`client_over`]).
-pub fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket<TcpStream>> {
+/// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP, `Error::Tls` for the TLS
+/// handshake (untrusted, expired or misnamed certificate...), [`Error::Handshake`] for a
+/// refusal (with [`Error::http_status`]), a malformed answer or a timeout
+/// ([`HandshakeError::Timeout`](crate::HandshakeError::Timeout)).
+pub fn connect_with(url: &str, options: ClientConfig) -> Result<TcpWebSocket> {
     let opening = ClientOpening::new(url, options)?;
-    if opening.is_secure() {
-        return Err(Error::TlsUnsupported);
-    }
-    let stream = connect_tcp(opening.host(), opening.port(), opening.deadline().at())?;
+    // Fails before connecting when `wss://` cannot be served (no `tls` feature, a bad name).
+    opening.tls()?;
+    let tcp = connect_tcp(opening.host(), opening.port(), opening.deadline().at())?;
     // Small messages should not wait for Nagle's algorithm: the engine batches writes itself.
-    stream.set_nodelay(true).map_err(Error::Connect)?;
+    tcp.set_nodelay(true).map_err(Error::Connect)?;
+    let stream = maybe_tls::client_side(tcp, &opening)?;
     open(stream, opening)
 }
 
@@ -130,9 +132,10 @@ mod tests {
         };
         let refused = connect(&format!("ws://127.0.0.1:{closed_port}/")).unwrap_err();
         assert!(matches!(refused, Error::Connect(_)), "{refused}");
+        // wss:// is served now: a closed port is refused like ws://.
         assert!(matches!(
             connect("wss://127.0.0.1:1/").unwrap_err(),
-            Error::TlsUnsupported
+            Error::Connect(_)
         ));
         assert!(matches!(
             connect("http://x/").unwrap_err(),

@@ -39,13 +39,25 @@
 mod accept;
 mod client;
 mod drive;
+mod maybe_tls;
 mod server;
+#[cfg(feature = "tls")]
+mod tls;
 mod transport;
 mod websocket;
 
 pub use accept::accept_stream;
 pub use client::{client_over, connect, connect_with};
+pub use maybe_tls::MaybeTls;
 pub use server::Server;
-pub use transport::BlockingTransport;
+#[cfg(feature = "tls")]
+pub use tls::TlsStream;
+pub use transport::{BlockingTransport, SocketAddrs};
+#[cfg(feature = "tls")]
+pub use wsproto_setup::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};
+
+/// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
+/// [`Server::accept`] hand out.
+pub type TcpWebSocket = WebSocket<MaybeTls<std::net::TcpStream>>;
 pub use websocket::WebSocket;
 pub use wsproto_setup::prelude::*;

@@ -23,11 +23,11 @@ use std::time::Duration;
 
 use wsproto_setup::{Error, Result, ServerConfig};
 
-use crate::accept::accept_stream;
-use crate::websocket::WebSocket;
+use crate::TcpWebSocket;
+use crate::accept::accept_tcp;
 
 /// What the acceptor hands to [`Server::accept`].
-type Ready = Result<WebSocket<TcpStream>>;
+type Ready = Result<TcpWebSocket>;
 
 /// How long the acceptor pauses after a listener error (e.g. out of file descriptors).
 const ERROR_BACKOFF: Duration = Duration::from_millis(10);
@@ -56,6 +56,8 @@ const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
 /// ```
 pub struct Server {
     local_addr: SocketAddr,
+    /// `ws` or `wss` (with a certificate).
+    scheme: &'static str,
     ready: Receiver<Ready>,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
@@ -94,6 +96,7 @@ impl Server {
     /// Serves on a listener you bound yourself.
     pub fn from_listener(listener: TcpListener, config: ServerConfig) -> Result<Self> {
         let local_addr = listener.local_addr().map_err(Error::Io)?;
+        let scheme = config.scheme();
         let shared = Arc::new(Shared::default());
         let (sender, ready) = sync_channel(0);
         let acceptor = {
@@ -105,6 +108,7 @@ impl Server {
         };
         Ok(Self {
             local_addr,
+            scheme,
             ready,
             shared,
             acceptor: Some(acceptor),
@@ -117,10 +121,10 @@ impl Server {
         self.local_addr
     }
 
-    /// The `ws://host:port/` URL clients connect to.
+    /// The URL clients connect to: `ws://host:port/`, or `wss://` with a certificate.
     #[must_use]
     pub fn url(&self) -> String {
-        format!("ws://{}/", self.local_addr)
+        format!("{}://{}/", self.scheme, self.local_addr)
     }
 
     /// Handshakes that failed or were refused so far (bad requests, timeouts, refusals,
@@ -133,13 +137,13 @@ impl Server {
     /// The next connection whose handshake succeeded, blocking until there is one. Failed
     /// handshakes are counted ([`failed_handshakes`](Self::failed_handshakes)) and skipped;
     /// only a failure of the listener itself is returned.
-    pub fn accept(&self) -> Result<WebSocket<TcpStream>> {
+    pub fn accept(&self) -> Result<TcpWebSocket> {
         self.ready.recv().unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Like [`accept`](Self::accept), waiting at most `timeout`; `Ok(None)` if no handshake
     /// completed in that time.
-    pub fn accept_timeout(&self, timeout: Duration) -> Result<Option<WebSocket<TcpStream>>> {
+    pub fn accept_timeout(&self, timeout: Duration) -> Result<Option<TcpWebSocket>> {
         match self.ready.recv_timeout(timeout) {
             Ok(ready) => ready.map(Some),
             Err(RecvTimeoutError::Timeout) => Ok(None),
@@ -275,7 +279,7 @@ fn run_acceptor(
             .spawn(move || {
                 // Small messages should not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
-                let result = accept_stream(stream, &config);
+                let result = accept_tcp(stream, &config);
                 task_shared.forget(id);
                 match result {
                     // If the server is gone, the connection is dropped here.

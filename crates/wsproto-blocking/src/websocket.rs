@@ -7,7 +7,7 @@
 //! write everything queued before returning, [`WebSocket::feed`] leaves it queued until the
 //! next flush, receive, or the write buffer's high-water mark.
 
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use wsproto_core::{
@@ -16,7 +16,7 @@ use wsproto_core::{
 };
 use wsproto_setup::{Error, HandshakeInfo, Result};
 
-use crate::transport::BlockingTransport;
+use crate::transport::{BlockingTransport, SocketAddrs};
 
 /// An open WebSocket over a blocking stream `S` (a [`TcpStream`], a TLS stream, ...).
 ///
@@ -309,7 +309,7 @@ impl<S: BlockingTransport> WebSocket<S> {
     }
 }
 
-impl WebSocket<TcpStream> {
+impl<S: BlockingTransport + SocketAddrs> WebSocket<S> {
     /// Our end's address.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.stream.local_addr()

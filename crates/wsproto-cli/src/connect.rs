@@ -100,7 +100,7 @@ fn connect_failed(console: &Console, url: &str, error: &Error) -> Exit {
         }
         Error::TlsUnsupported => (
             Exit::Usage,
-            format!("{url}: wss:// is not supported, wsproto connect speaks plain ws:// only"),
+            format!("{url}: this build has no TLS (the `tls` feature is off)"),
         ),
         _ => (Exit::Connect, format!("{url}: {error}")),
     };

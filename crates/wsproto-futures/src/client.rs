@@ -9,6 +9,9 @@ use crate::io::FuturesIo;
 
 /// A WebSocket over the futures-io stream `S`.
 pub type WebSocket<S> = wsproto_async::WebSocket<FuturesIo<S>>;
+/// A WebSocket over the runtime's TCP stream `S`, plain or TLS: what `connect_with` and
+/// `Server` hand out.
+pub type TcpWebSocket<S> = wsproto_async::WebSocket<wsproto_async::MaybeTls<FuturesIo<S>>>;
 
 /// Runs the client handshake for `url` over a futures-io stream you connected yourself (TLS,
 /// a proxy tunnel).

@@ -10,11 +10,13 @@ mod client;
 mod io;
 mod server;
 
-pub use client::{WebSocket, client_over};
+pub use client::{TcpWebSocket, WebSocket, client_over};
 pub use io::{AsyncIoTimer, FuturesIo, PeerAddrs};
 pub use server::accept_stream;
 pub use wsproto_async::prelude::{self, *};
-pub use wsproto_async::{Runtime, Server, connect_with};
+#[cfg(feature = "tls")]
+pub use wsproto_async::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};
+pub use wsproto_async::{MaybeTls, Runtime, Server, connect_with};
 
 /// The receiving half of a split [`WebSocket`].
 pub type ReadHalf<S> = wsproto_async::ReadHalf<FuturesIo<S>>;

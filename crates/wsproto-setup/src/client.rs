@@ -24,6 +24,8 @@ pub struct ClientConfig {
     rng: Option<Box<dyn RngCore + Send>>,
     #[cfg(feature = "deflate")]
     deflate: Option<wsproto_core::deflate::DeflateConfig>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::ClientTls>,
 }
 
 impl Default for ClientConfig {
@@ -38,6 +40,8 @@ impl Default for ClientConfig {
             rng: None,
             #[cfg(feature = "deflate")]
             deflate: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -102,6 +106,15 @@ impl ClientConfig {
     #[must_use]
     pub fn deflate(mut self, deflate: Option<wsproto_core::deflate::DeflateConfig>) -> Self {
         self.deflate = deflate;
+        self
+    }
+
+    /// What `wss://` connections trust. Default [`ClientTls::default`](crate::ClientTls):
+    /// Mozilla's roots, bundled.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls(mut self, tls: crate::ClientTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -248,6 +261,35 @@ impl ClientOpening {
     #[must_use]
     pub fn is_secure(&self) -> bool {
         self.secure
+    }
+
+    /// For `wss://`, the rustls config and the server name to open TLS with; `None` for
+    /// `ws://`. [`Error::TlsUnsupported`] in builds without the `tls` feature.
+    #[cfg(feature = "tls")]
+    pub fn tls(
+        &self,
+    ) -> Result<
+        Option<(
+            std::sync::Arc<rustls::ClientConfig>,
+            rustls::pki_types::ServerName<'static>,
+        )>,
+    > {
+        if !self.secure {
+            return Ok(None);
+        }
+        let name = crate::ClientTls::server_name(&self.host).map_err(Error::Tls)?;
+        let tls = self.options.tls.clone().unwrap_or_default();
+        Ok(Some((std::sync::Arc::clone(tls.config()), name)))
+    }
+
+    /// [`Error::TlsUnsupported`] for `wss://` in builds without the `tls` feature.
+    #[cfg(not(feature = "tls"))]
+    pub fn tls(&self) -> Result<Option<std::convert::Infallible>> {
+        if self.secure {
+            Err(Error::TlsUnsupported)
+        } else {
+            Ok(None)
+        }
     }
 
     /// When the handshake must be done, and the instant the engine will count from.

@@ -30,9 +30,13 @@ pub enum Error {
     Deflate(wsproto_core::deflate::DeflateError),
     /// The server's request check refused the upgrade with this HTTP status.
     Refused(u16),
-    /// A `wss://` URL was given to a plain-TCP `connect`; wrap a TLS stream and use
-    /// `client_over`.
+    /// A `wss://` URL in a build without the `tls` feature; turn it on, or wrap a TLS stream
+    /// yourself and use `client_over`.
     TlsUnsupported,
+    /// The TLS handshake failed: an untrusted, expired or misnamed certificate, a peer that
+    /// does not speak TLS, a refused handshake...
+    #[cfg(feature = "tls")]
+    Tls(crate::TlsError),
     /// `recv` was used on a connection configured for streaming delivery; use `next_event` to
     /// get the pieces.
     StreamingDelivery,
@@ -45,6 +49,17 @@ impl Error {
         match self {
             Self::Handshake(HandshakeError::Rejected(rejection)) => Some(rejection.status()),
             _ => None,
+        }
+    }
+
+    /// An I/O error from a TLS handshake with `host`: [`Error::Tls`] when rustls said what
+    /// went wrong, [`Error::Io`] otherwise.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn from_tls_io(error: io::Error, host: Option<&str>) -> Self {
+        match crate::TlsError::from_io(&error, host) {
+            Some(tls) => Self::Tls(tls),
+            None => Self::Io(error),
         }
     }
 
@@ -66,9 +81,11 @@ impl fmt::Display for Error {
             #[cfg(feature = "deflate")]
             Self::Deflate(e) => write!(f, "websocket handshake failed: {e}"),
             Self::Refused(status) => write!(f, "upgrade request refused with http status {status}"),
-            Self::TlsUnsupported => {
-                f.write_str("wss:// needs TLS: connect a TLS stream yourself and use client_over")
-            }
+            Self::TlsUnsupported => f.write_str(
+                "wss:// needs the `tls` feature (or a TLS stream of your own with client_over)",
+            ),
+            #[cfg(feature = "tls")]
+            Self::Tls(e) => write!(f, "{e}"),
             Self::StreamingDelivery => {
                 f.write_str("streaming delivery is configured: use next_event() to receive pieces")
             }
@@ -85,6 +102,8 @@ impl std::error::Error for Error {
             Self::Send(e) => Some(e),
             #[cfg(feature = "deflate")]
             Self::Deflate(e) => Some(e),
+            #[cfg(feature = "tls")]
+            Self::Tls(e) => Some(e),
             Self::Refused(_) | Self::TlsUnsupported | Self::StreamingDelivery => None,
         }
     }

@@ -11,6 +11,8 @@
 //!   sequence; which request to send, what to answer, when to give up and what an early end
 //!   of stream means are decided here, once;
 //! - [`upgraded_connection`]: the engine for a stream another HTTP stack upgraded;
+//! - [`ClientTls`], [`ServerTls`], [`TlsError`] (feature `tls`, on by default): `wss://` in both
+//!   roles over rustls, set up here once for every adapter;
 //! - [`ShutdownSignal`]: a server's graceful shutdown reaching every connection it accepted;
 //! - [`prelude`]: the names every adapter re-exports.
 //!
@@ -25,6 +27,8 @@ mod info;
 mod rng;
 mod server;
 mod shutdown;
+#[cfg(feature = "tls")]
+mod tls;
 mod upgraded;
 
 pub use client::{ClientConfig, ClientOpening};
@@ -32,8 +36,12 @@ pub use deadline::Deadline;
 pub use error::{Error, Result};
 pub use http_response::HttpResponse;
 pub use info::HandshakeInfo;
+#[cfg(feature = "tls")]
+pub use rustls;
 pub use server::{Reject, ServerConfig, ServerOpening, Upgrade};
 pub use shutdown::{ShutdownSignal, ShutdownWatch};
+#[cfg(feature = "tls")]
+pub use tls::{ClientTls, ServerTls, TlsError, TlsErrorKind};
 pub use upgraded::upgraded_connection;
 #[cfg(feature = "deflate")]
 pub use wsproto_core::deflate::DeflateConfig;

@@ -68,6 +68,8 @@ pub struct ServerConfig {
     keep_headers: bool,
     #[cfg(feature = "deflate")]
     deflate: Option<wsproto_core::deflate::DeflateConfig>,
+    #[cfg(feature = "tls")]
+    tls: Option<crate::ServerTls>,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +88,8 @@ impl Default for ServerConfig {
             keep_headers: false,
             #[cfg(feature = "deflate")]
             deflate: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -221,6 +225,32 @@ impl ServerConfig {
     pub fn deflate(mut self, deflate: Option<wsproto_core::deflate::DeflateConfig>) -> Self {
         self.deflate = deflate;
         self
+    }
+
+    /// Serves `wss://` with this certificate: every accepted connection does TLS first, within
+    /// the same handshake timeout and pending-handshake cap. Default: plain `ws://`.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls(mut self, tls: crate::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// The certificate connections are served with, if any (see [`tls`](Self::tls)).
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn get_tls(&self) -> Option<&crate::ServerTls> {
+        self.tls.as_ref()
+    }
+
+    /// The URL scheme this server is reached with: `wss` with a certificate, else `ws`.
+    #[must_use]
+    pub fn scheme(&self) -> &'static str {
+        #[cfg(feature = "tls")]
+        if self.tls.is_some() {
+            return "wss";
+        }
+        "ws"
     }
 
     /// The answer to a valid upgrade request: the request check's refusal, or the

@@ -41,6 +41,9 @@ pub use wsproto_futures::{accept_stream, client_over, from_upgraded};
 
 /// An open WebSocket over a smol stream (TCP by default).
 pub type WebSocket<S = TcpStream> = wsproto_futures::WebSocket<S>;
+/// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
+/// [`Server::accept`](wsproto_futures::Server::accept) hand out.
+pub type TcpWebSocket = wsproto_futures::TcpWebSocket<TcpStream>;
 /// The receiving half of a split [`WebSocket`].
 pub type ReadHalf<S = TcpStream> = wsproto_futures::ReadHalf<S>;
 /// The sending half of a split [`WebSocket`].
@@ -50,13 +53,13 @@ pub type WriteHalf<S = TcpStream> = wsproto_futures::WriteHalf<S>;
 pub type Server = wsproto_futures::Server<Smol>;
 
 /// Connects to a `ws://` URL with default options.
-pub async fn connect(url: &str) -> Result<WebSocket> {
+pub async fn connect(url: &str) -> Result<TcpWebSocket> {
     connect_with(url, ClientConfig::default()).await
 }
 
 /// Connects to a `ws://` URL with `options`; the handshake timeout covers DNS, TCP and the
 /// handshake together.
-pub async fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket> {
+pub async fn connect_with(url: &str, options: ClientConfig) -> Result<TcpWebSocket> {
     wsproto_futures::connect_with::<Smol>(url, options).await
 }
 

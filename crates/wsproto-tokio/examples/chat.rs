@@ -12,10 +12,9 @@
 
 use std::error::Error;
 
-use tokio::net::TcpStream;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::task::JoinSet;
-use wsproto_tokio::{CloseCode, Message, Server, WebSocket, connect};
+use wsproto_tokio::{CloseCode, Message, Server, TcpWebSocket, connect};
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
 
@@ -46,7 +45,7 @@ async fn serve(mut server: Server) -> Result<()> {
 
 /// Runs one client: its lines go to everyone, everyone's lines come to it.
 async fn chat(
-    ws: WebSocket<TcpStream>,
+    ws: TcpWebSocket,
     name: String,
     lines: broadcast::Sender<Message>,
     mut subscription: broadcast::Receiver<Message>,

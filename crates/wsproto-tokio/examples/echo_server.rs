@@ -13,9 +13,8 @@
 use std::error::Error;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::sync::oneshot;
-use wsproto_tokio::{CloseCode, Message, Server, WebSocket, connect};
+use wsproto_tokio::{CloseCode, Message, Server, TcpWebSocket, connect};
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
 
@@ -54,7 +53,7 @@ async fn serve(mut server: Server, stop: impl Future<Output = std::io::Result<()
 }
 
 /// Echoes every message until the connection closes.
-async fn echo(mut ws: WebSocket<TcpStream>) {
+async fn echo(mut ws: TcpWebSocket) {
     let peer = ws
         .peer_addr()
         .map_or_else(|_| "?".to_owned(), |a| a.to_string());

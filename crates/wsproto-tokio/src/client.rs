@@ -2,10 +2,9 @@
 //! runs the handshake on a transport you connected yourself (TLS, a proxy tunnel).
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 use wsproto_async::ClientConfig;
 
-use crate::{Result, Tokio, TokioIo, WebSocket};
+use crate::{Result, TcpWebSocket, Tokio, TokioIo, WebSocket};
 
 /// Connects to a `ws://` URL with default options.
 ///
@@ -19,7 +18,7 @@ use crate::{Result, Tokio, TokioIo, WebSocket};
 /// ws.close(wsproto_tokio::CloseCode::NORMAL, "bye").await?;
 /// # Ok(()) }
 /// ```
-pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
+pub async fn connect(url: &str) -> Result<TcpWebSocket> {
     connect_with(url, ClientConfig::default()).await
 }
 
@@ -29,7 +28,7 @@ pub async fn connect(url: &str) -> Result<WebSocket<TcpStream>> {
 /// Errors tell the stages apart: [`Error::Connect`](crate::Error::Connect) for DNS and TCP,
 /// [`Error::Handshake`](crate::Error::Handshake) for a refusal (with the HTTP status), a
 /// malformed answer or a timeout.
-pub async fn connect_with(url: &str, options: ClientConfig) -> Result<WebSocket<TcpStream>> {
+pub async fn connect_with(url: &str, options: ClientConfig) -> Result<TcpWebSocket> {
     wsproto_async::connect_with::<Tokio>(url, options).await
 }
 

@@ -42,10 +42,17 @@ pub use client::{client_over, connect, connect_with};
 pub use io::{TokioIo, TokioTimer};
 pub use runtime::Tokio;
 pub use server::{Server, accept_stream};
+pub use wsproto_async::MaybeTls;
 pub use wsproto_async::prelude::*;
+#[cfg(feature = "tls")]
+pub use wsproto_async::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};
 
-/// An open WebSocket over the tokio stream `S`.
+/// An open WebSocket over the tokio stream `S` (what [`client_over`], [`accept_stream`] and
+/// [`from_upgraded`] hand out for a stream of yours).
 pub type WebSocket<S> = wsproto_async::WebSocket<TokioIo<S>>;
+/// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
+/// [`Server::accept`](wsproto_async::Server::accept) hand out.
+pub type TcpWebSocket = wsproto_async::WebSocket<MaybeTls<TokioIo<tokio::net::TcpStream>>>;
 /// The receiving half of a split [`WebSocket`].
 pub type ReadHalf<S> = wsproto_async::ReadHalf<TokioIo<S>>;
 /// The sending half of a split [`WebSocket`].

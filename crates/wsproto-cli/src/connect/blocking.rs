@@ -20,7 +20,7 @@ use crate::console::Console;
 use crate::exit::Exit;
 use crate::input::Input;
 
-type WebSocket = wsproto_blocking::WebSocket<std::net::TcpStream>;
+type WebSocket = wsproto_blocking::TcpWebSocket;
 
 /// Payload bytes sent (or received) in one turn before switching direction.
 const TURN_BYTES: usize = 256 * 1024;

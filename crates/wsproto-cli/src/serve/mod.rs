@@ -10,7 +10,6 @@ mod config;
 mod hub;
 mod log;
 
-use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::Duration;
@@ -46,11 +45,15 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
     }
 }
 
-/// Prints the two address lines.
+/// Prints the two address lines (the page is on the same host and port, over http, or
+/// https when the server speaks wss).
 fn announce(url: &str) {
     println!("listening on {url}");
-    let page = url.strip_prefix("ws://").unwrap_or(url);
-    println!("test page: http://{page}");
+    let page = match url.strip_prefix("wss://") {
+        Some(rest) => format!("https://{rest}"),
+        None => format!("http://{}", url.strip_prefix("ws://").unwrap_or(url)),
+    };
+    println!("test page: {page}");
 }
 
 async fn serve_async<R: AsyncRt>(
@@ -187,7 +190,7 @@ fn serve_blocking(
 }
 
 fn serve_blocking_connection(
-    mut ws: wsproto_blocking::WebSocket<TcpStream>,
+    mut ws: wsproto_blocking::TcpWebSocket,
     mode: Mode,
     hub: &Hub,
     log: &Log,

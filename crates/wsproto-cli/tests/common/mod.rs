@@ -6,7 +6,6 @@
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different subset
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::TcpStream;
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
@@ -255,7 +254,7 @@ pub fn connect_cli(args: &[&str], input: &str) -> (ExitStatus, String, String) {
 /// A server for exactly one connection, in this process, handled by `handle` on a thread.
 /// Returns its URL and the thread (which gives up if nobody connects within 20 s).
 pub fn one_connection<T: Send + 'static>(
-    handle: impl FnOnce(wsproto_blocking::WebSocket<TcpStream>) -> T + Send + 'static,
+    handle: impl FnOnce(wsproto_blocking::TcpWebSocket) -> T + Send + 'static,
 ) -> (String, JoinHandle<T>) {
     let server = wsproto_blocking::Server::bind("127.0.0.1:0").expect("bind");
     let url = server.url();

@@ -84,10 +84,9 @@ pub enum State {
 /// assert_eq!(&server.transmit()[2..], b"Hi yourself");
 /// ```
 pub struct Connection {
-    role: Role,
+    masking: Masking,
     config: Config,
     limits: Limits,
-    rng: Option<Box<dyn RngCore + Send>>,
     /// The negotiated extension and its scratch buffer, boxed together: most connections
     /// have none, and this keeps them 32 bytes smaller.
     extension: Option<Box<ExtensionSlot>>,
@@ -152,6 +151,36 @@ struct Incoming {
 }
 
 /// Our latest ping, to measure the round-trip time when its pong comes back.
+/// How this end masks what it sends, which is what its role is (RFC 6455 §5.3): a client
+/// masks every frame with a fresh key from its generator, a server never masks. One type for
+/// both, so a client without a generator cannot be built.
+enum Masking {
+    Server,
+    Client(Box<dyn RngCore + Send>),
+}
+
+impl Masking {
+    fn role(&self) -> Role {
+        match self {
+            Self::Server => Role::Server,
+            Self::Client(_) => Role::Client,
+        }
+    }
+
+    /// The key for the next frame we send: fresh per frame for a client, none for a server.
+    #[inline(always)]
+    fn next_key(&mut self) -> Option<[u8; 4]> {
+        match self {
+            Self::Server => None,
+            Self::Client(rng) => Some(rng.next_u32().to_ne_bytes()),
+        }
+    }
+
+    fn is_server(&self) -> bool {
+        matches!(self, Self::Server)
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 struct PingRecord {
     sent_at: Instant,
@@ -162,7 +191,7 @@ impl Connection {
     /// A server-role connection: expects masked frames and sends unmasked ones.
     #[must_use]
     pub fn server(config: Config, limits: Limits, now: Instant) -> Self {
-        Self::new(Role::Server, config, limits, None, now)
+        Self::new(Masking::Server, config, limits, now)
     }
 
     /// A client-role connection: masks every frame with keys drawn from `rng`.
@@ -176,21 +205,14 @@ impl Connection {
         rng: Box<dyn RngCore + Send>,
         now: Instant,
     ) -> Self {
-        Self::new(Role::Client, config, limits, Some(rng), now)
+        Self::new(Masking::Client(rng), config, limits, now)
     }
 
-    fn new(
-        role: Role,
-        config: Config,
-        limits: Limits,
-        rng: Option<Box<dyn RngCore + Send>>,
-        now: Instant,
-    ) -> Self {
+    fn new(masking: Masking, config: Config, limits: Limits, now: Instant) -> Self {
         Self {
-            role,
+            masking,
             config,
             limits,
-            rng,
             extension: None,
             read: BytesMut::new(),
             read_space: recv::INITIAL_READ_SPACE as u32,
@@ -227,7 +249,7 @@ impl Connection {
     /// Client or server.
     #[must_use]
     pub fn role(&self) -> Role {
-        self.role
+        self.masking.role()
     }
 
     /// The connection's current state; changes after inputs and commands.
@@ -431,7 +453,7 @@ impl Connection {
 impl core::fmt::Debug for Connection {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Connection")
-            .field("role", &self.role)
+            .field("role", &self.masking.role())
             .field("state", &self.state())
             .field("buffered_input", &self.read.len())
             .field("buffered_output", &self.transmit.len())

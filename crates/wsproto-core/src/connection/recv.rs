@@ -219,7 +219,7 @@ impl Connection {
         // FIN, no RSV bits, text or binary; the mask bit set exactly when we are the server.
         let masked = b1 & 0x80 != 0;
         if (b0 != 0x81 && b0 != 0x82)
-            || masked != (self.role == Role::Server)
+            || masked != self.masking.is_server()
             || self.frame.is_some()
             || self.incoming.kind.is_some()
             || self.close_received.is_some()
@@ -299,7 +299,7 @@ impl Connection {
             }
             _ => {}
         }
-        match (self.role, start.masked) {
+        match (self.masking.role(), start.masked) {
             (Role::Server, false) => return Err(ProtocolError::UnmaskedFrame),
             (Role::Client, true) => return Err(ProtocolError::MaskedFrame),
             _ => {}

@@ -7,7 +7,7 @@
 
 use bytes::Bytes;
 
-use super::{Connection, PingRecord, Role, payload_hash};
+use super::{Connection, PingRecord, payload_hash};
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::error::SendError;
 use crate::event::{Message, MessageKind};
@@ -160,7 +160,7 @@ impl Connection {
         }
         let one_copied_frame = payload.len() < ZERO_COPY_THRESHOLD
             && payload.len() <= self.config.get_outgoing_frame_size().get();
-        if one_copied_frame && self.role == Role::Server {
+        if one_copied_frame && self.masking.is_server() {
             // The common case, kept lean: one unmasked frame, copied, without the fragmenting
             // and by-reference machinery (callgrind: ~170 -> ~70 instructions for 16 bytes).
             let mut header = [0; MAX_HEADER_LEN];
@@ -196,7 +196,7 @@ impl Connection {
             // Only a piece that will be queued by reference is sliced (a refcount increment);
             // smaller or masked pieces are copied, so they skip the atomic round trip.
             let piece = owned
-                .filter(|_| self.role == Role::Server && end - start >= ZERO_COPY_THRESHOLD)
+                .filter(|_| self.masking.is_server() && end - start >= ZERO_COPY_THRESHOLD)
                 .map(|bytes| bytes.slice(start..end));
             self.queue_frame(fin && last, rsv, opcode, &payload[start..end], piece);
             if last {
@@ -218,12 +218,7 @@ impl Connection {
         payload: &[u8],
         owned: Option<Bytes>,
     ) {
-        let mask = match (self.role, self.rng.as_mut()) {
-            (Role::Client, Some(rng)) => Some(rng.next_u32().to_ne_bytes()),
-            // A client without an RNG cannot be built; stay correct anyway with a fixed key.
-            (Role::Client, None) => Some([0; 4]),
-            (Role::Server, _) => None,
-        };
+        let mask = self.masking.next_key();
         let mut header = [0; MAX_HEADER_LEN];
         let header_len = encode_header(&mut header, fin, rsv, opcode, mask, payload.len());
         match owned {

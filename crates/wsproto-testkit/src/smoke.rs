@@ -1,26 +1,29 @@
 //! Fuzzing on stable, bounded in time: each target's body runs over a seeded stream of
 //! pseudo-random inputs and mutations of its seeds and stored corpus, so a checker that has
 //! fallen out of step with the engine fails `cargo test` instead of dying unseen on nightly.
+//! [`smoke`] is the driver; `tests/tests/fuzz_corpus.rs` calls it once per target.
 //!
 //! This is not coverage-guided (that is `scripts/fuzz.sh` on nightly); it is a smoke that
 //! every input of the first few thousand a fuzzer would try still passes. The stream is the
 //! same on every run (the seed is the target's name), only its length depends on the
 //! machine's speed: [`BUDGET`] of wall time per target, at least [`MIN_INPUTS`] inputs.
 //!
-//! A failing input is written to `target/fuzz-smoke/<target>/<hash>` and printed as the two
-//! commands that turn it into a named regression seed.
+//! A failing input is written to `target/fuzz-smoke/<target>/<hash>` (in the workspace root)
+//! and printed as the two commands that turn it into a named regression seed.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::targets::Target;
+
 /// Wall time per target; `WSPROTO_FUZZ_SMOKE_SECS` overrides it (0 runs only [`MIN_INPUTS`]).
-const BUDGET: Duration = Duration::from_secs(10);
+pub const BUDGET: Duration = Duration::from_secs(10);
 /// Inputs run whatever the budget, so a slow machine still covers the start of the stream.
-const MIN_INPUTS: usize = 1_000;
+pub const MIN_INPUTS: usize = 1_000;
 /// Longest one input may run (unoptimised, on a loaded machine) before it counts as a hang.
-const HANG: Duration = Duration::from_secs(60);
+pub const HANG: Duration = Duration::from_secs(60);
 /// Longest input the generator makes.
 const MAX_LEN: usize = 4 << 10;
 
@@ -123,9 +126,10 @@ fn budget() -> Duration {
         .map_or(BUDGET, Duration::from_secs)
 }
 
-/// Runs `target` over the stream for its budget; panics with a ready-to-add regression seed
-/// on the first input that panics or hangs. Returns how many inputs ran.
-pub(crate) fn smoke(name: &'static str, pool: Vec<Vec<u8>>, target: fn(&[u8])) -> usize {
+/// Runs `target` (named `name`, which also seeds the stream) over pseudo-random inputs and
+/// mutations of `pool` for its budget; panics with a ready-to-add regression seed on the
+/// first input that panics or hangs. Returns how many inputs ran.
+pub fn smoke(name: &'static str, pool: Vec<Vec<u8>>, target: Target) -> usize {
     let budget = budget();
     // The input the worker is on, for the report if it panics or hangs.
     let current = Arc::new(Mutex::new(Vec::new()));
@@ -169,7 +173,7 @@ fn report(name: &str, input: &[u8], what: &str) -> ! {
     let mut hasher = DefaultHasher::new();
     input.hash(&mut hasher);
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/fuzz-smoke")
+        .join("../../target/fuzz-smoke")
         .join(name);
     let path = dir.join(format!("{:016x}", hasher.finish()));
     let saved = std::fs::create_dir_all(&dir).and_then(|()| std::fs::write(&path, input));
