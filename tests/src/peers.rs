@@ -477,22 +477,42 @@ fn cli_runtime(server: ServerKind) -> &'static str {
 /// With `deflate`, `wsproto serve --deflate` must accept Chromium's offer and the self-test
 /// runs compressed (the page reports `permessage-deflate`).
 pub fn browser_against(server: ServerKind, deflate: bool) -> Result<(), String> {
+    let (serve, page) = serve_page(server, deflate, &[])?;
+    run_browser(server, &serve, &format!("{page}?selftest"), deflate, &[])
+}
+
+/// Headless Chromium clicking through the test page of `wsproto serve -s wsproto.test` on
+/// `server`'s runtime, at the address serve prints on its second line: connect with that
+/// subprotocol (the status must name it and the extensions), send a text and a binary
+/// message and see their echoes in the log, measure an echo round trip, check the counters,
+/// run the self-test from its button, disconnect.
+pub fn browser_controls_against(server: ServerKind, deflate: bool) -> Result<(), String> {
+    const PROTOCOL: &str = "wsproto.test";
+    let (serve, page) = serve_page(server, deflate, &["--subprotocol", PROTOCOL])?;
+    run_browser(server, &serve, &page, deflate, &[PROTOCOL])
+}
+
+/// Starts `wsproto serve` on `server`'s runtime with `flags`; returns it and the test page's
+/// address from its second stdout line (after checking the first).
+fn serve_page(
+    server: ServerKind,
+    deflate: bool,
+    flags: &[&str],
+) -> Result<(ChildGuard, String), String> {
     let bin = env_program(
         "WSPROTO_BIN",
         "build the binary (cargo build -p wsproto-cli) and set WSPROTO_BIN=target/debug/wsproto",
     )?;
-    let chromium = env_program(
-        "WSPROTO_CHROMIUM",
-        "install Chromium (apt-get install chromium)",
-    )?;
     let mut serve = Command::new(bin);
-    serve.args([
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--runtime",
-        cli_runtime(server),
-    ]);
+    serve
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--runtime",
+            cli_runtime(server),
+        ])
+        .args(flags);
     if deflate {
         serve.arg("--deflate");
     }
@@ -500,11 +520,28 @@ pub fn browser_against(server: ServerKind, deflate: bool) -> Result<(), String> 
         &format!("wsproto serve --runtime {}", cli_runtime(server)),
         serve,
     )?;
-    let url = serve.wait_for_line(|line| {
-        line.strip_prefix("listening on ws://")
-            .map(|rest| format!("http://{}?selftest", rest))
-    })?;
+    let ws =
+        serve.wait_for_line(|line| line.strip_prefix("listening on ws://").map(str::to_owned))?;
+    let page = serve.wait_for_line(|line| line.strip_prefix("test page: ").map(str::to_owned))?;
+    if page != format!("http://{ws}") {
+        return Err(serve.failure(&format!("test page {page:?} is not at http://{ws}")));
+    }
+    Ok((serve, page))
+}
 
+/// Runs `tests/peers/browser.mjs` on `url` (with `extra` arguments after the verdict); the
+/// self-test's verdict must name the extension `deflate` says is in use.
+fn run_browser(
+    server: ServerKind,
+    serve: &ChildGuard,
+    url: &str,
+    deflate: bool,
+    extra: &[&str],
+) -> Result<(), String> {
+    let chromium = env_program(
+        "WSPROTO_CHROMIUM",
+        "install Chromium (apt-get install chromium)",
+    )?;
     let expected = if deflate {
         "SELFTEST PASS permessage-deflate"
     } else {
@@ -513,8 +550,9 @@ pub fn browser_against(server: ServerKind, deflate: bool) -> Result<(), String> 
     let mut browser = node_command()?;
     browser
         .arg(repo_root().join("tests/peers/browser.mjs"))
-        .arg(&url)
+        .arg(url)
         .arg(expected)
+        .args(extra)
         .env("WSPROTO_CHROMIUM", &chromium);
     ChildGuard::spawn(&format!("Chromium -> {server:?} serve"), browser)?
         .expect_exit(expected)

@@ -1,14 +1,18 @@
 //! Interoperability with real peers, both directions, on every runtime adapter: Python
 //! `websockets` and Node `ws` clients against each of our echo servers, each of our clients
 //! against their echo servers (text, binary, 1 MiB, 16 MiB, fragmented, ping RTT,
-//! subprotocols, close codes both ways), and headless Chromium running the test page's
-//! self-test against the real `wsproto serve` on each runtime. Every case runs twice: with
-//! permessage-deflate declined, and (`_deflate`) negotiated and in use.
+//! subprotocols, close codes both ways), and headless Chromium against the real
+//! `wsproto serve` on each runtime: the test page's self-test on load (`?selftest`), and a
+//! person's clicks through its controls (connect, send, echo round trip, self-test button,
+//! disconnect). Every case runs with permessage-deflate declined, and (`_deflate`) negotiated
+//! and in use (the clicks once, on tokio: the page is the same on every runtime).
 //!
 //! The peers are installed by `./scripts/test.sh`, which also sets the environment variables
 //! these tests read; without them every test here fails saying what to install.
 
-use wsproto_tests::peers::{Peer, browser_against, client_against_peer, peer_client_against};
+use wsproto_tests::peers::{
+    Peer, browser_against, browser_controls_against, client_against_peer, peer_client_against,
+};
 use wsproto_tests::{ClientKind, ServerKind};
 
 macro_rules! interop {
@@ -47,6 +51,10 @@ interop! {
     chromium_to_smol_serve: browser_against(ServerKind::Smol, false);
     chromium_to_async_std_serve: browser_against(ServerKind::AsyncStd, false);
     chromium_to_blocking_serve: browser_against(ServerKind::Blocking, false);
+    chromium_clicks_through_the_page_on_tokio_serve: browser_controls_against(ServerKind::Tokio, false);
+    chromium_clicks_through_the_page_on_smol_serve: browser_controls_against(ServerKind::Smol, false);
+    chromium_clicks_through_the_page_on_async_std_serve: browser_controls_against(ServerKind::AsyncStd, false);
+    chromium_clicks_through_the_page_on_blocking_serve: browser_controls_against(ServerKind::Blocking, false);
 
     python_client_to_tokio_deflate: peer_client_against(Peer::Python, ServerKind::Tokio, true);
     python_client_to_smol_deflate: peer_client_against(Peer::Python, ServerKind::Smol, true);
@@ -70,4 +78,5 @@ interop! {
     chromium_to_smol_serve_deflate: browser_against(ServerKind::Smol, true);
     chromium_to_async_std_serve_deflate: browser_against(ServerKind::AsyncStd, true);
     chromium_to_blocking_serve_deflate: browser_against(ServerKind::Blocking, true);
+    chromium_clicks_through_the_page_on_tokio_serve_deflate: browser_controls_against(ServerKind::Tokio, true);
 }

@@ -6,7 +6,8 @@
 //! inside [`Server::accept`] at the moment. Each must finish within the handshake timeout (10 s
 //! by default, as Qt's `QWebSocketServer`) or its socket is dropped, and at most
 //! `max_pending_handshakes` are outstanding at once (further TCP connections wait in the
-//! kernel's backlog).
+//! kernel's backlog). Each failed handshake is counted and handed to the configured
+//! [`ServerConfig::on_failed_handshake`] hook with the client's address.
 
 use std::future::poll_fn;
 use std::io;
@@ -22,7 +23,7 @@ use wsproto_setup::{Error, Result, ServerConfig, ShutdownSignal};
 use crate::accept::accept_tcp;
 use crate::inbox::Inbox;
 use crate::maybe_tls::MaybeTls;
-use crate::runtime::{Runtime, TimerOf, Transport, with_deadline};
+use crate::runtime::{Runtime, SocketAddrs, TimerOf, Transport, with_deadline};
 use crate::websocket::WebSocket;
 
 /// A WebSocket server on runtime `R`'s TCP listener. Each adapter names it for its runtime
@@ -170,12 +171,14 @@ impl<R: Runtime> Server<R> {
         }
     }
 
-    /// Runs the handshake of `stream` in a task of its own; its outcome lands in the inbox.
+    /// Runs the handshake of `stream` in a task of its own; its outcome lands in the inbox,
+    /// and a failure also goes to [`ServerConfig::report_failed_handshake`].
     fn start_handshake(&self, stream: R::Tcp) {
         let config = Arc::clone(&self.config);
         let inbox = Arc::clone(&self.inbox);
         let watch = self.shutdown.watch();
         let mut abandoned = self.abandon.watch();
+        let peer = stream.peer_addr().ok();
         inbox.start();
         R::spawn(async move {
             let mut handshake = pin!(accept_tcp(stream, &config));
@@ -186,6 +189,9 @@ impl<R: Runtime> Server<R> {
                 handshake.as_mut().poll(cx).map(Some)
             })
             .await;
+            if let Some(Err(error)) = &outcome {
+                config.report_failed_handshake(peer, error);
+            }
             inbox.finish(outcome.map(|result| {
                 result.map(|mut ws| {
                     ws.attach_shutdown(watch);

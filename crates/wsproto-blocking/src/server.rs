@@ -3,7 +3,9 @@
 //! A background acceptor thread takes TCP connections and runs each opening handshake on its
 //! own thread ([`accept_stream`]), with the handshake timeout as the socket's read deadline,
 //! so one silent or trickling client never delays the others. Finished connections are
-//! handed to [`Server::accept`] over a rendezvous channel.
+//! handed to [`Server::accept`] over a rendezvous channel; failed ones are counted and
+//! handed to the configured [`ServerConfig::on_failed_handshake`] hook with the client's
+//! address.
 //!
 //! Invariants: at most [`ServerConfig::get_max_pending_handshakes`] connections are held
 //! between the TCP accept and [`Server::accept`] (in their handshake or waiting to be taken);
@@ -256,8 +258,8 @@ fn run_acceptor(
 ) {
     let max = config.get_max_pending_handshakes();
     while shared.wait_for_slot(max) {
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match listener.accept() {
+            Ok(accepted) => accepted,
             Err(error) if is_transient(&error) => continue,
             Err(error) => {
                 if shared.is_stopped() || ready.send(Err(Error::Io(error))).is_err() {
@@ -282,7 +284,10 @@ fn run_acceptor(
                 match result {
                     // If the server is gone, the connection is dropped here.
                     Ok(ws) => drop(ready.send(Ok(ws))),
-                    Err(_) => drop(task_shared.failed.fetch_add(1, Ordering::SeqCst)),
+                    Err(error) => {
+                        config.report_failed_handshake(Some(peer), &error);
+                        task_shared.failed.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
                 task_shared.release();
             });

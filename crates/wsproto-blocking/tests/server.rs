@@ -84,6 +84,32 @@ fn request_check_refuses_foreign_origins_with_403() {
 }
 
 #[test]
+fn failed_handshakes_reach_the_hook_with_the_clients_address_and_headers_the_101() {
+    bounded(|| {
+        let (tx, failures) = std::sync::mpsc::channel();
+        let config = ServerConfig::default()
+            .response_header("X-Served-By", "wsproto-test")
+            .on_failed_handshake(move |peer, error| {
+                let _ = tx.send((peer, error.to_string()));
+            });
+        let url = echo_server(config);
+        let ws = connect(&url).unwrap();
+        assert_eq!(
+            ws.handshake().header("x-served-by"),
+            Some(&b"wsproto-test"[..])
+        );
+        let mut bad =
+            TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/')).unwrap();
+        let client = bad.local_addr().unwrap();
+        bad.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n")
+            .unwrap();
+        let (peer, why) = failures.recv_timeout(LIMIT).unwrap();
+        assert_eq!(peer, Some(client));
+        assert!(why.contains("header"), "{why}");
+    });
+}
+
+#[test]
 fn silent_and_trickling_clients_are_dropped_at_the_handshake_timeout() {
     bounded(|| {
         let config = ServerConfig::default().handshake_timeout(Duration::from_millis(300));

@@ -1,61 +1,96 @@
-//! `wsproto connect URL`: stdin becomes messages ([`crate::input`]), received messages go to
-//! stdout, and the exit status says how it went ([`crate::exit`], decided in [`ending`]).
+//! `wsproto connect URL`: stdin (or the `-x` messages) becomes messages ([`crate::input`]),
+//! what arrives is shown by the [`Console`] (data on stdout, feedback on stderr), and the exit
+//! status says how it went ([`crate::exit`], decided in [`ending`]).
 //!
-//! End of stdin sends a Close (1000) and keeps printing until the server answers, so echoes of
-//! the last lines are not lost. Sending never runs ahead of the connection: the next input is
-//! taken only after the previous message was written, and the reader thread waits on a
-//! bounded channel, so a large pipe keeps memory flat. Receiving goes on while a send waits,
-//! so an echo server that is blocked writing to us cannot deadlock the session.
+//! End of input sends a Close (1000) and keeps printing until the server answers, so echoes
+//! of the last lines are not lost; in one-shot mode (`-x`) the Close waits until the replies
+//! are in ([`replies`]). Sending never runs ahead of the connection: the next input is taken
+//! only after the previous message was written, and the reader thread waits on a bounded
+//! channel, so a large pipe keeps memory flat. Receiving goes on while a send waits, so an
+//! echo server that is blocked writing to us cannot deadlock the session.
 
 mod blocking;
 mod ending;
+mod replies;
 
-use std::io::Write;
 use std::pin::pin;
 use std::time::Duration;
 
+use futures_channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use futures_channel::oneshot;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use wsproto_async::{ClientConfig, DeflateConfig, Error, ReadHalf, Transport, WriteHalf};
+use wsproto_async::{
+    ClientConfig, DeflateConfig, Error, HandshakeInfo, ReadHalf, Transport, WriteHalf,
+};
 use wsproto_core::handshake::HandshakeError;
-use wsproto_core::{Event, Message};
+use wsproto_core::{Config, Event};
 
 use crate::args::{ConnectArgs, Runtime};
+use crate::console::Console;
 use crate::exit::Exit;
-use crate::input::{self, Input, InputMode, Position};
+use crate::input::{self, Input, Position};
 use crate::rt::{AsyncRt, AsyncStd, Smol, Tokio};
 use crate::signal::on_stop_or_exit;
 use ending::{Ending, InputEnd, our_close};
+use replies::Replies;
 
 /// How long an interrupted session may spend closing before the process exits anyway (a
-/// server that stopped reading can block the Close forever).
+/// server that stopped reading can block the Close forever). A second Ctrl-C exits at once.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
+
+/// What a session starts with, on any runtime.
+struct Start<'a> {
+    args: &'a ConnectArgs,
+    input: Input,
+    console: Console,
+    /// One-shot mode: when to close.
+    replies: Option<Replies>,
+}
 
 /// Runs the session on the chosen runtime and returns its exit status.
 pub(crate) fn run(args: &ConnectArgs) -> Exit {
     let stop = on_stop_or_exit(INTERRUPT_GRACE, Exit::Interrupted.code());
-    let mut options = ClientConfig::default().deflate(args.deflate.then(DeflateConfig::default));
+    let console = Console::new(args.mode, args.show_ping_pong);
+    let input = match &args.execute {
+        Some(execute) => input::from_messages(&execute.messages, args.mode),
+        None => input::spawn(args.mode, console.clone()),
+    };
+    let start = Start {
+        args,
+        input,
+        console,
+        replies: args.execute.as_ref().map(Replies::new),
+    };
+    match args.runtime {
+        Runtime::Tokio => Tokio::block_on(session::<Tokio>(start, stop.future)),
+        Runtime::Smol => Smol::block_on(session::<Smol>(start, stop.future)),
+        Runtime::AsyncStd => AsyncStd::block_on(session::<AsyncStd>(start, stop.future)),
+        Runtime::Blocking => blocking::session(start, &stop.flag),
+    }
+}
+
+/// The client options the flags ask for.
+fn options(args: &ConnectArgs) -> ClientConfig {
+    let config = Config::default().keepalive_interval(args.ping_interval);
+    let mut options = ClientConfig::default()
+        .config(config)
+        .deflate(args.deflate.then(DeflateConfig::default));
+    if let Some(timeout) = args.connect_timeout {
+        options = options.handshake_timeout(timeout);
+    }
     for protocol in &args.subprotocols {
         options = options.subprotocol(protocol);
     }
     for (name, value) in &args.headers {
         options = options.header(name, value);
     }
-    let input = input::spawn(args.mode);
-    match args.runtime {
-        Runtime::Tokio => Tokio::block_on(session::<Tokio>(args, options, input, stop.future)),
-        Runtime::Smol => Smol::block_on(session::<Smol>(args, options, input, stop.future)),
-        Runtime::AsyncStd => {
-            AsyncStd::block_on(session::<AsyncStd>(args, options, input, stop.future))
-        }
-        Runtime::Blocking => blocking::session(args, options, input, &stop.flag),
-    }
+    options
 }
 
 /// Reports a failed connect: what the user typed (URL, header) is a usage error, the rest
 /// (refused, unreachable, handshake rejected or timed out) a connect failure.
-fn connect_failed(url: &str, error: &Error) -> Exit {
+fn connect_failed(console: &Console, url: &str, error: &Error) -> Exit {
     let (exit, message) = match error {
         Error::Handshake(HandshakeError::InvalidUrl(why)) => {
             (Exit::Usage, format!("invalid websocket url {url:?}: {why}"))
@@ -69,25 +104,17 @@ fn connect_failed(url: &str, error: &Error) -> Exit {
         ),
         _ => (Exit::Connect, format!("{url}: {error}")),
     };
+    console.finish();
     eprintln!("wsproto: {message}");
     exit
 }
 
-/// Says which subprotocol the server picked, if any.
-fn announce(subprotocol: Option<&str>) {
-    if let Some(protocol) = subprotocol {
-        eprintln!("subprotocol: {protocol}");
-    }
-}
-
-/// Writes a received message to stdout: on its own line, or as raw bytes in raw mode.
-fn print(message: &Message, mode: InputMode) {
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(message.payload());
-    if mode != InputMode::Raw {
-        let _ = out.write_all(b"\n");
-    }
-    let _ = out.flush();
+/// Says what the handshake settled: `connected to URL (subprotocol …, extensions …)`.
+fn announce(console: &Console, url: &str, handshake: &HandshakeInfo) {
+    let extensions = handshake
+        .header("sec-websocket-extensions")
+        .map(String::from_utf8_lossy);
+    console.connected(url, handshake.subprotocol(), extensions.as_deref());
 }
 
 /// Completes on Ctrl-C or SIGTERM; never, if no handler could be installed.
@@ -106,24 +133,29 @@ struct Progress {
     closed_by_us: Option<wsproto_core::CloseCode>,
 }
 
-async fn session<R: AsyncRt>(
-    args: &ConnectArgs,
-    options: ClientConfig,
-    mut input: Input,
-    mut stop: oneshot::Receiver<()>,
-) -> Exit {
-    let ws = match wsproto_async::connect_with::<R>(&args.url, options).await {
+async fn session<R: AsyncRt>(start: Start<'_>, mut stop: oneshot::Receiver<()>) -> Exit {
+    let Start {
+        args,
+        mut input,
+        console,
+        mut replies,
+    } = start;
+    let ws = match wsproto_async::connect_with::<R>(&args.url, options(args)).await {
         Ok(ws) => ws,
-        Err(error) => return connect_failed(&args.url, &error),
+        Err(error) => return connect_failed(&console, &args.url, &error),
     };
-    announce(ws.subprotocol());
+    announce(&console, &args.url, ws.handshake());
     let (mut reader, mut writer) = ws.split();
+    // One-shot mode: the receiving side tells the sending side about each reply.
+    let (arrived_tx, mut arrived) = unbounded();
+    let arrived_tx = replies.is_some().then_some(arrived_tx);
     let mut progress = Progress::default();
     let mut input_end = None;
     let mut failure = None;
     {
+        let one_shot = replies.as_mut().map(|replies| (replies, &mut arrived));
         let send = async {
-            let end = pump(&mut writer, &mut input, &mut progress, &mut stop).await;
+            let end = pump(&mut writer, &mut input, &mut progress, &mut stop, one_shot).await;
             let was_interrupted = matches!(end, InputEnd::Interrupted);
             input_end = Some(end);
             if !was_interrupted {
@@ -134,25 +166,28 @@ async fn session<R: AsyncRt>(
             }
             std::future::pending::<()>().await;
         };
-        let receive = receive(&mut reader, args.mode, &mut failure);
+        let receive = receive(&mut reader, &console, arrived_tx.as_ref(), &mut failure);
         select(pin!(receive), pin!(send)).await;
     }
+    console.finish();
     Ending {
         input: input_end.unwrap_or_else(|| InputEnd::cut(&mut input, progress.in_flight)),
         closed_by_us: progress.closed_by_us,
         close_received: reader.close_received(),
         failure,
+        missing_replies: replies.as_ref().and_then(Replies::missing),
     }
     .report()
 }
 
-/// Sends stdin until it ends (then closes), the user interrupts (then closes with 1000) or a
-/// send fails.
+/// Sends the input until it ends (then, in one-shot mode, waits for the replies, and closes),
+/// the user interrupts (then closes with 1000) or a send fails.
 async fn pump<T: Transport>(
     writer: &mut WriteHalf<T>,
     input: &mut Input,
     progress: &mut Progress,
     stop: &mut oneshot::Receiver<()>,
+    one_shot: Option<(&mut Replies, &mut UnboundedReceiver<()>)>,
 ) -> InputEnd {
     let end = loop {
         let next = match select(input.next(), pin!(interrupted(stop))).await {
@@ -172,6 +207,16 @@ async fn pump<T: Transport>(
         }
         progress.in_flight = None;
     };
+    let end = match (end, one_shot) {
+        (InputEnd::Finished, Some((replies, arrived))) => {
+            let quiet = pin!(replies.quiet::<T::Timer>(arrived));
+            match select(quiet, pin!(interrupted(stop))).await {
+                Either::Left(_) => InputEnd::Finished,
+                Either::Right(_) => InputEnd::Interrupted,
+            }
+        }
+        (end, _) => end,
+    };
     let (code, reason) = end.close_code();
     // Queued by the first poll; the receiving side may finish writing it (and the session)
     // before this future is polled again, so record it first.
@@ -181,16 +226,22 @@ async fn pump<T: Transport>(
     end
 }
 
-/// Prints what arrives until the connection is over; keeps the first error.
+/// Shows what arrives until the connection is over (counting replies for one-shot mode);
+/// keeps the first error.
 async fn receive<T: Transport>(
     reader: &mut ReadHalf<T>,
-    mode: InputMode,
+    console: &Console,
+    arrived: Option<&UnboundedSender<()>>,
     failure: &mut Option<Error>,
 ) {
     while let Some(event) = reader.next_event().await {
         match event {
-            Ok(Event::Message(message)) => print(&message, mode),
-            Ok(_) => {}
+            Ok(event) => {
+                if let (Event::Message(_), Some(arrived)) = (&event, arrived) {
+                    let _ = arrived.unbounded_send(());
+                }
+                console.event(&event);
+            }
             Err(error) => {
                 failure.get_or_insert(error);
             }

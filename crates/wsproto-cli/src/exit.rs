@@ -26,20 +26,24 @@ pub(crate) enum Exit {
     /// stdin cannot be sent as asked: a line that is not UTF-8 in text mode, or a read error.
     /// Everything before it was sent and the connection was closed cleanly.
     Input,
-    /// Ctrl-C or SIGTERM: the connection was closed with 1001 (as far as time allowed).
+    /// `-x` with `--count N`: fewer than N replies arrived before the quiet period ended;
+    /// otherwise all went well (the connection closed normally).
+    Incomplete,
+    /// Ctrl-C or SIGTERM: the connection was closed with 1000 (as far as time allowed).
     Interrupted,
 }
 
 impl Exit {
     /// Every status, in the order the help text lists them.
     #[cfg(test)]
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::Success,
         Self::Failure,
         Self::Usage,
         Self::Connect,
         Self::Closed,
         Self::Input,
+        Self::Incomplete,
         Self::Interrupted,
     ];
 
@@ -52,6 +56,7 @@ impl Exit {
             Self::Connect => 3,
             Self::Closed => 4,
             Self::Input => 5,
+            Self::Incomplete => 6,
             // What shells report for a process killed by SIGINT, which is what Ctrl-C did to
             // `connect` before it closed the connection itself.
             Self::Interrupted => 130,

@@ -1,6 +1,7 @@
 //! stdin as messages for `wsproto connect`: a reader thread cuts stdin into one message per
 //! line (text or binary) or per read (raw) and hands them to the session through a bounded
-//! channel.
+//! channel. The `-x` messages travel the same way ([`from_messages`]), so the session has one
+//! input to send, whichever it is.
 //!
 //! Invariants:
 //! - nothing is dropped: every byte read ends up in exactly one [`Item`], except the `\n`
@@ -16,6 +17,8 @@ use std::io::{self, BufRead};
 use futures_channel::mpsc;
 use futures_util::SinkExt;
 use wsproto_core::Message;
+
+use crate::console::Console;
 
 /// How stdin becomes messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +43,8 @@ pub(crate) enum Position {
     Line(u64),
     /// Byte offset, from 0 (raw mode).
     Byte(u64),
+    /// The n-th `-x` message, from 1.
+    Execute(u64),
 }
 
 impl fmt::Display for Position {
@@ -47,6 +52,7 @@ impl fmt::Display for Position {
         match self {
             Self::Line(n) => write!(f, "stdin line {n}"),
             Self::Byte(n) => write!(f, "stdin byte offset {n}"),
+            Self::Execute(n) => write!(f, "-x message {n}"),
         }
     }
 }
@@ -84,12 +90,48 @@ pub(crate) type Next = Result<Item, InputError>;
 /// The session's end of the channel; it ends after the last item (or the error).
 pub(crate) type Input = mpsc::Receiver<Next>;
 
-/// Starts the reader thread on stdin.
-pub(crate) fn spawn(mode: InputMode) -> Input {
+/// Starts the reader thread on stdin; it shows `console`'s prompt before each line it waits
+/// for (a no-op unless interactive).
+pub(crate) fn spawn(mode: InputMode, console: Console) -> Input {
+    feed(move || {
+        let mut reader = Reader::new(io::stdin().lock(), mode);
+        std::iter::from_fn(move || {
+            console.prompt();
+            let next = reader.next();
+            if next.is_some() {
+                // Enter moved past the prompt (at the end of input it stays, for `finish`).
+                console.line_read();
+            }
+            next
+        })
+    })
+}
+
+/// The `-x` messages as input: text, or binary (their UTF-8 bytes) in `--binary`/`--raw`
+/// mode.
+pub(crate) fn from_messages(messages: &[String], mode: InputMode) -> Input {
+    let items: Vec<Next> = (1..)
+        .zip(messages)
+        .map(|(n, text)| {
+            let message = match mode {
+                InputMode::Text => Message::text(text.as_str()),
+                InputMode::Binary | InputMode::Raw => Message::binary(text.clone().into_bytes()),
+            };
+            Ok(Item {
+                message,
+                at: Position::Execute(n),
+            })
+        })
+        .collect();
+    feed(move || items.into_iter())
+}
+
+/// Runs the items `make` produces through the bounded channel, on a thread of its own (made
+/// there, so it may hold stdin's lock).
+fn feed<I: Iterator<Item = Next>>(make: impl FnOnce() -> I + Send + 'static) -> Input {
     let (mut tx, rx) = mpsc::channel(QUEUE);
     std::thread::spawn(move || {
-        let mut reader = Reader::new(io::stdin().lock(), mode);
-        while let Some(next) = reader.next() {
+        for next in make() {
             let last = next.is_err();
             // Waits while the channel is full: this is the back-pressure. An error means the
             // session is over and nobody will send what we read.
@@ -297,6 +339,34 @@ mod tests {
                 (want, got) => panic!("{input:?}: error {got:?}, expected {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn execute_messages_arrive_in_order_with_their_number() {
+        use futures_util::StreamExt;
+        let messages = ["one".to_owned(), "two".to_owned()];
+        for (mode, text) in [(InputMode::Text, true), (InputMode::Binary, false)] {
+            let input = from_messages(&messages, mode);
+            let items: Vec<Seen> = futures_lite::future::block_on(input.collect::<Vec<_>>())
+                .into_iter()
+                .map(|next| {
+                    let item = next.expect("no error");
+                    (
+                        item.message.kind() == wsproto_core::MessageKind::Text,
+                        item.message.payload().to_vec(),
+                        item.at,
+                    )
+                })
+                .collect();
+            assert_eq!(
+                items,
+                [
+                    (text, b"one".to_vec(), Position::Execute(1)),
+                    (text, b"two".to_vec(), Position::Execute(2)),
+                ]
+            );
+        }
+        assert_eq!(Position::Execute(2).to_string(), "-x message 2");
     }
 
     #[test]

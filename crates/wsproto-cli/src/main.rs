@@ -2,16 +2,20 @@
 //! runtime wsproto supports (tokio, async-std, smol, blocking std).
 //!
 //! ```text
-//! wsproto serve [--bind ADDR] [--runtime R] [--mode echo|broadcast] [--max-message BYTES]
-//! wsproto connect URL [--runtime R] [--binary|--raw] [--subprotocol P]... [-H 'N: V']...
+//! wsproto serve [--bind ADDR] [--runtime R] [--mode echo|broadcast] [-s P]... [-H 'N: V']... [-v]
+//! wsproto connect URL [--runtime R] [-b|--raw] [-s P]... [-H 'N: V']... [-x MSG]...
 //! wsproto autobahn-client [--url URL] [--agent NAME] [--runtime R]
+//! wsproto help [COMMAND]
 //! ```
+//!
+//! Every command's flags are in its help text ([`args::help`]).
 //!
 //! Exit statuses are listed in [`exit::Exit`] (and in `wsproto connect --help`).
 
 mod args;
 mod autobahn;
 mod connect;
+mod console;
 mod exit;
 mod input;
 mod page;
@@ -28,18 +32,25 @@ pub(crate) fn fatal(message: &str) -> ! {
     Exit::Failure.exit()
 }
 
+/// Prints `message` and exits with the usage-error status (2).
+pub(crate) fn usage_error(message: &str) -> ! {
+    eprintln!("wsproto: {message}");
+    Exit::Usage.exit()
+}
+
 fn main() {
     let command = match parse(std::env::args().skip(1)) {
         Ok(command) => command,
-        Err(error) => {
-            eprintln!("wsproto: {error}");
-            Exit::Usage.exit();
-        }
+        Err(error) => usage_error(&error.0),
     };
     let result = match command {
         Command::Help(text) => {
             print!("{text}");
             Ok(())
+        }
+        Command::Missing => {
+            eprint!("{}", args::MAIN_HELP);
+            Exit::Usage.exit();
         }
         Command::Version => {
             println!("wsproto {}", env!("CARGO_PKG_VERSION"));

@@ -2,256 +2,18 @@
 //! the library and through `wsproto connect`, the page on `/`, graceful shutdown on SIGTERM),
 //! `connect`'s input modes, exit statuses, error reporting and bounded memory, and `--help`.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
+use common::{
+    BIN, Noise, RUNTIMES, connect_cli, one_connection, recorder, run_connect, send_signal, serve,
+    spawn_connect, spawn_interactive, wait_exit,
+};
 use wsproto_blocking::{CloseCode, Message};
-
-const BIN: &str = env!("CARGO_BIN_EXE_wsproto");
-const RUNTIMES: [&str; 4] = ["tokio", "async-std", "smol", "blocking"];
-
-/// A running `wsproto serve`, killed on drop if the test did not stop it.
-struct Served {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(extra: &[&str]) -> Served {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start wsproto serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("first line");
-    let url = first
-        .trim_end()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .to_owned();
-    assert!(
-        url.starts_with("ws://127.0.0.1:") && url.ends_with('/'),
-        "{url}"
-    );
-    assert!(!url.ends_with(":0/"), "the real port is printed: {url}");
-    Served { child, url }
-}
-
-/// Sends signal `name` (`TERM`, `INT`) to `child`.
-fn send_signal(child: &Child, name: &str) {
-    let pid = child.id().to_string();
-    let sent = Command::new("kill")
-        .args([&format!("-{name}"), &pid])
-        .status()
-        .expect("kill");
-    assert!(sent.success(), "kill -{name} {pid}");
-}
-
-/// Waits for `child` to exit, at most `limit`.
-fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
-            return Some(status);
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    None
-}
-
-/// A running `wsproto connect`: stdin is fed and stdout/stderr are drained by threads, so a
-/// large echo can never stall the child on a full pipe.
-struct Connect {
-    child: Child,
-    feeder: JoinHandle<()>,
-    stdout: JoinHandle<Vec<u8>>,
-    stderr: JoinHandle<Vec<u8>>,
-}
-
-/// How a `wsproto connect` ended.
-struct Run {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: String,
-    /// Largest `VmHWM` (peak resident set) seen while it ran, in KiB.
-    peak_rss_kib: u64,
-}
-
-/// Starts `wsproto connect ARGS` with every standard stream piped; the test holds stdin.
-fn spawn_interactive(args: &[&str]) -> (Child, ChildStdin) {
-    let mut child = Command::new(BIN)
-        .arg("connect")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start wsproto connect");
-    let stdin = child.stdin.take().expect("stdin");
-    (child, stdin)
-}
-
-/// Starts `wsproto connect ARGS` with `input` copied to its stdin (then closed).
-fn spawn_connect(args: &[&str], mut input: impl Read + Send + 'static) -> Connect {
-    let (mut child, mut stdin) = spawn_interactive(args);
-    // A client that stops reading early (invalid input) makes this fail: that is its business.
-    let feeder = std::thread::spawn(move || drop(std::io::copy(&mut input, &mut stdin)));
-    let stdout = drain(child.stdout.take().expect("stdout"));
-    let stderr = drain(child.stderr.take().expect("stderr"));
-    Connect {
-        child,
-        feeder,
-        stdout,
-        stderr,
-    }
-}
-
-fn drain(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        pipe.read_to_end(&mut bytes).expect("read child output");
-        bytes
-    })
-}
-
-/// The peak resident set of process `pid` so far (`VmHWM`), in KiB.
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
-impl Connect {
-    /// Waits for the child to exit by itself (killed and failed after `limit`), watching its
-    /// peak memory meanwhile.
-    fn finish(mut self, limit: Duration) -> Run {
-        let deadline = Instant::now() + limit;
-        let mut peak = 0;
-        let status = loop {
-            peak = peak.max(peak_rss_kib(self.child.id()).unwrap_or(0));
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                panic!("wsproto connect did not exit within {limit:?}");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        self.feeder.join().expect("feeder");
-        Run {
-            status,
-            stdout: self.stdout.join().expect("stdout"),
-            stderr: String::from_utf8_lossy(&self.stderr.join().expect("stderr")).into_owned(),
-            peak_rss_kib: peak,
-        }
-    }
-}
-
-/// Runs `wsproto connect` with `input` on stdin until it exits (at most 20 s).
-fn run_connect(args: &[&str], input: impl Into<Vec<u8>>) -> Run {
-    let input = std::io::Cursor::new(input.into());
-    spawn_connect(args, input).finish(Duration::from_secs(20))
-}
-
-/// Runs `wsproto connect` with text `input`; returns (status, stdout, stderr).
-fn connect_cli(args: &[&str], input: &str) -> (ExitStatus, String, String) {
-    let run = run_connect(args, input);
-    let out = String::from_utf8(run.stdout).expect("utf-8 stdout");
-    (run.status, out, run.stderr)
-}
-
-/// A server for exactly one connection, in this process, handled by `handle` on a thread.
-/// Returns its URL and the thread (which gives up if nobody connects within 20 s).
-fn one_connection<T: Send + 'static>(
-    handle: impl FnOnce(wsproto_blocking::TcpWebSocket) -> T + Send + 'static,
-) -> (String, JoinHandle<T>) {
-    let server = wsproto_blocking::Server::bind("127.0.0.1:0").expect("bind");
-    let url = server.url();
-    let thread = std::thread::spawn(move || {
-        let ws = server
-            .accept_timeout(Duration::from_secs(20))
-            .expect("accept")
-            .expect("a client connected");
-        handle(ws)
-    });
-    (url, thread)
-}
-
-/// What [`recorder`] saw: every message, then the code of the client's Close.
-type Recorded = (Vec<Message>, Option<CloseCode>);
-
-/// A one-connection server that records every message and the client's Close code.
-fn recorder() -> (String, JoinHandle<Recorded>) {
-    one_connection(|mut ws| {
-        let mut messages = Vec::new();
-        while let Some(received) = ws.recv() {
-            messages.push(received.expect("a well-formed message"));
-        }
-        (messages, ws.close_received().map(|f| f.code()))
-    })
-}
-
-/// Deterministic pseudo-random bytes (xorshift64), `len` in all, as a reader: the same
-/// stream however it is read.
-struct Noise {
-    state: u64,
-    word: [u8; 8],
-    used: usize,
-    left: usize,
-}
-
-impl Noise {
-    fn new(seed: u64, len: usize) -> Self {
-        Self {
-            state: seed,
-            word: [0; 8],
-            used: 8,
-            left: len,
-        }
-    }
-
-    fn bytes(seed: u64, len: usize) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(len);
-        Self::new(seed, len).read_to_end(&mut bytes).expect("noise");
-        bytes
-    }
-}
-
-impl Read for Noise {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = buf.len().min(self.left);
-        for byte in &mut buf[..n] {
-            if self.used == 8 {
-                self.state ^= self.state << 13;
-                self.state ^= self.state >> 7;
-                self.state ^= self.state << 17;
-                self.word = self.state.to_le_bytes();
-                self.used = 0;
-            }
-            *byte = self.word[self.used];
-            self.used += 1;
-        }
-        self.left -= n;
-        Ok(n)
-    }
-}
 
 #[test]
 fn serve_echoes_on_every_runtime_through_the_library_and_the_cli_client() {
@@ -324,9 +86,14 @@ fn broadcast_mode_sends_to_every_client() {
 }
 
 #[test]
-fn plain_http_get_returns_the_test_page() {
+fn plain_http_get_of_the_second_lines_address_returns_the_test_page() {
     let server = serve(&[]);
-    let addr = server.url.trim_start_matches("ws://").trim_end_matches('/');
+    // The second stdout line (checked by `serve`) is this page's address.
+    let addr = server
+        .page
+        .trim_start_matches("http://")
+        .trim_end_matches('/');
+    assert_eq!(addr, server.addr());
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -338,10 +105,27 @@ fn plain_http_get_returns_the_test_page() {
     stream.read_to_string(&mut page).expect("read");
     assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
     assert!(page.contains("Content-Type: text/html"));
-    assert!(
-        page.contains("new WebSocket(url)"),
-        "the page connects back"
-    );
+    assert!(page.contains("new WebSocket(url, protocols)"), "a client");
+    for id in [
+        "url",
+        "protocols",
+        "connect",
+        "disconnect",
+        "status",
+        "message",
+        "binary",
+        "send",
+        "ping",
+        "rtt",
+        "selftest",
+        "selftest-result",
+        "log",
+        "sent-messages",
+        "received-bytes",
+    ] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "the page has #{id}");
+    }
+    assert!(page.contains("echo round trip"), "labelled honestly");
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! handshake as one sans-IO sequence ([`ServerOpening`]) that every adapter drives. Adapters
 //! add listening and accepting on top.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -49,6 +50,7 @@ pub type Reject = HttpResponse;
 
 type RequestCheck = Arc<dyn Fn(&Request) -> Result<(), HttpResponse> + Send + Sync>;
 type PlainHttp = Arc<dyn Fn(&str) -> Option<HttpResponse> + Send + Sync>;
+type FailedHandshake = Arc<dyn Fn(Option<SocketAddr>, &Error) + Send + Sync>;
 
 /// How a server accepts connections.
 #[derive(Clone)]
@@ -57,10 +59,12 @@ pub struct ServerConfig {
     limits: Limits,
     subprotocols: Vec<String>,
     server_name: Option<String>,
+    response_headers: Vec<(String, String)>,
     handshake_timeout: Duration,
     max_pending: usize,
     check: Option<RequestCheck>,
     plain_http: Option<PlainHttp>,
+    on_failed_handshake: Option<FailedHandshake>,
     keep_headers: bool,
     #[cfg(feature = "deflate")]
     deflate: Option<wsproto_core::deflate::DeflateConfig>,
@@ -75,10 +79,12 @@ impl Default for ServerConfig {
             limits: Limits::default(),
             subprotocols: Vec::new(),
             server_name: None,
+            response_headers: Vec::new(),
             handshake_timeout: Duration::from_secs(10),
             max_pending: 1024,
             check: None,
             plain_http: None,
+            on_failed_handshake: None,
             keep_headers: false,
             #[cfg(feature = "deflate")]
             deflate: None,
@@ -118,6 +124,19 @@ impl ServerConfig {
         self
     }
 
+    /// Adds a header to every `101 Switching Protocols` response, after the handshake's own
+    /// (a cookie, a version, a CORS-style hint). Default: none. The name must be an HTTP
+    /// token, the value free of control characters, and the name not one the handshake writes
+    /// itself (`Upgrade`, `Sec-WebSocket-*`, ...); otherwise every upgrade fails with
+    /// [`HandshakeError::InvalidHeader`] — try one in memory ([`ServerOpening`]) at startup to
+    /// find out early. Each header costs its bytes once per accepted connection.
+    #[must_use]
+    pub fn response_header(mut self, name: &str, value: &str) -> Self {
+        self.response_headers
+            .push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// How long a client has to complete its handshake before its socket is dropped.
     /// Default 10 s. Bounds what a silent or trickling client can hold.
     #[must_use]
@@ -152,6 +171,25 @@ impl ServerConfig {
         handler: impl Fn(&str) -> Option<HttpResponse> + Send + Sync + 'static,
     ) -> Self {
         self.plain_http = Some(Arc::new(handler));
+        self
+    }
+
+    /// Tells `hook` about every handshake a server fails or refuses — an invalid request,
+    /// a refusal by [`check_request`](Self::check_request), a timeout, a plain HTTP request
+    /// (answered with a [`plain_http`](Self::plain_http) page or 426) — with the client's
+    /// address (`None` if the socket could not tell) and the error, so a server can log who
+    /// was turned away and why. Default: none; the servers count failures either way
+    /// (`failed_handshakes`).
+    ///
+    /// The servers of every adapter call it through
+    /// [`report_failed_handshake`](Self::report_failed_handshake), once per failed handshake,
+    /// on the task or thread that ran the handshake: keep it quick and non-blocking.
+    #[must_use]
+    pub fn on_failed_handshake(
+        mut self,
+        hook: impl Fn(Option<SocketAddr>, &Error) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_failed_handshake = Some(Arc::new(hook));
         self
     }
 }
@@ -217,7 +255,8 @@ impl ServerConfig {
 
     /// The answer to a valid upgrade request: the request check's refusal, or the
     /// [`Upgrade`] to perform — subprotocol negotiated in the client's order of preference,
-    /// the server name, and permessage-deflate if configured and offered. Every adapter,
+    /// the server name, the extra response headers, and permessage-deflate if configured and
+    /// offered. Every adapter,
     /// async or blocking, decides through this one function.
     pub fn decide(&self, request: &Request) -> Result<Upgrade, HttpResponse> {
         if let Some(check) = &self.check {
@@ -227,6 +266,9 @@ impl ServerConfig {
         let mut accept = Accept::new().negotiate_subprotocol(request, &supported);
         if let Some(name) = &self.server_name {
             accept = accept.server_name(name);
+        }
+        for (name, value) in &self.response_headers {
+            accept = accept.header(name, value);
         }
         let mut extension: Option<Box<dyn Extension>> = None;
         #[cfg(feature = "deflate")]
@@ -288,6 +330,15 @@ impl ServerConfig {
         self.plain_http.as_ref().and_then(|page| page(path))
     }
 
+    /// Hands a failed handshake to the [`on_failed_handshake`](Self::on_failed_handshake)
+    /// hook, if one is set. Servers call this once for each handshake that did not produce a
+    /// connection (not for handshakes abandoned because the server itself shut down).
+    pub fn report_failed_handshake(&self, peer: Option<SocketAddr>, error: &Error) {
+        if let Some(hook) = &self.on_failed_handshake {
+            hook(peer, error);
+        }
+    }
+
     /// See [`ServerConfig::handshake_timeout`].
     #[must_use]
     pub fn get_handshake_timeout(&self) -> Duration {
@@ -306,6 +357,7 @@ impl std::fmt::Debug for ServerConfig {
         f.debug_struct("ServerConfig")
             .field("subprotocols", &self.subprotocols)
             .field("server_name", &self.server_name)
+            .field("response_headers", &self.response_headers)
             .field("handshake_timeout", &self.handshake_timeout)
             .field("max_pending", &self.max_pending)
             .finish_non_exhaustive()
@@ -499,6 +551,60 @@ mod tests {
         let mut opening = ServerOpening::new(&config);
         assert!(opening.handle_input(b"POST / HTTP/1.1\r\n\r\n").is_err());
         assert!(opening.transmit().starts_with(b"HTTP/1.1 405 "));
+    }
+
+    #[test]
+    fn response_headers_follow_the_handshakes_own_and_bad_ones_fail_the_upgrade() {
+        let config = ServerConfig::default()
+            .server_name("wsproto")
+            .response_header("X-Served-By", "test")
+            .response_header("Set-Cookie", "a=1");
+        let mut opening = ServerOpening::new(&config);
+        assert!(opening.handle_input(&request("/", "")).unwrap());
+        let (conn, _, _) = opening.finish().unwrap();
+        let head = String::from_utf8(conn.transmit().to_vec()).unwrap();
+        assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+        assert!(
+            head.ends_with("Server: wsproto\r\nX-Served-By: test\r\nSet-Cookie: a=1\r\n\r\n"),
+            "{head}"
+        );
+        for (name, value) in [
+            ("Sec-WebSocket-Accept", "x"),
+            ("Bad Name", "x"),
+            ("X", "a\r\nb"),
+        ] {
+            let config = ServerConfig::default().response_header(name, value);
+            let mut opening = ServerOpening::new(&config);
+            assert!(opening.handle_input(&request("/", "")).unwrap());
+            let error = opening.finish().unwrap_err();
+            assert!(
+                matches!(
+                    error,
+                    Error::Handshake(HandshakeError::InvalidHeader { .. })
+                ),
+                "{name}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_handshake_reaches_the_hook_with_its_peer() {
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        let config = ServerConfig::default().on_failed_handshake(move |peer, error| {
+            record.lock().unwrap().push((peer, error.to_string()));
+        });
+        let peer: SocketAddr = "127.0.0.1:4242".parse().unwrap();
+        let mut opening = ServerOpening::new(&config);
+        let error = opening
+            .handle_input(b"POST / HTTP/1.1\r\n\r\n")
+            .unwrap_err();
+        config.report_failed_handshake(Some(peer), &error);
+        ServerConfig::default().report_failed_handshake(None, &error);
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "only the configured hook is called");
+        assert_eq!(seen[0].0, Some(peer));
+        assert!(seen[0].1.contains("only a get request"), "{}", seen[0].1);
     }
 
     #[test]

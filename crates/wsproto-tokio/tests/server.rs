@@ -65,6 +65,36 @@ async fn request_check_refuses_foreign_origins_with_a_status() {
 }
 
 #[tokio::test]
+async fn failed_handshakes_reach_the_hook_with_the_clients_address_and_headers_the_101() {
+    tokio::time::timeout(LIMIT, async {
+        let (tx, mut failures) = tokio::sync::mpsc::unbounded_channel();
+        let config = ServerConfig::default()
+            .response_header("X-Served-By", "wsproto-test")
+            .on_failed_handshake(move |peer, error| {
+                let _ = tx.send((peer, error.to_string()));
+            });
+        let url = echo_server(config).await;
+        let ws = connect(&url).await.unwrap();
+        assert_eq!(
+            ws.handshake().header("x-served-by"),
+            Some(&b"wsproto-test"[..])
+        );
+        let mut bad = TcpStream::connect(url.trim_start_matches("ws://").trim_end_matches('/'))
+            .await
+            .unwrap();
+        let client = bad.local_addr().unwrap();
+        bad.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n")
+            .await
+            .unwrap();
+        let (peer, why) = failures.recv().await.unwrap();
+        assert_eq!(peer, Some(client));
+        assert!(why.contains("header"), "{why}");
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
 async fn silent_and_trickling_clients_are_dropped_at_the_handshake_timeout() {
     tokio::time::timeout(LIMIT, async {
         let config = ServerConfig::default().handshake_timeout(Duration::from_millis(300));

@@ -7,6 +7,7 @@
 use wsproto_async::Error;
 use wsproto_core::{CloseCode, CloseFrame};
 
+use crate::console::frame_text;
 use crate::exit::Exit;
 use crate::input::{Input, InputError, Next, Position};
 
@@ -95,6 +96,8 @@ pub(super) struct Ending {
     pub(super) close_received: Option<CloseFrame>,
     /// The error that ended the connection, if it did not end with a closing handshake.
     pub(super) failure: Option<Error>,
+    /// `-x --count N`: `(received, N)` when fewer replies arrived.
+    pub(super) missing_replies: Option<(u64, u64)>,
 }
 
 impl Ending {
@@ -108,7 +111,7 @@ impl Ending {
     }
 
     /// The stderr lines and the exit status. Precedence: interrupted, then invalid input, then
-    /// an abnormal end (including input that was read and not sent).
+    /// an abnormal end (including input that was read and not sent), then missing replies.
     fn summary(&self) -> (Vec<String>, Exit) {
         let mut lines = Vec::new();
         let mut normal = self.failure.is_none();
@@ -120,9 +123,7 @@ impl Ending {
                 lines.push(format!("closed by client: {ours}"));
             }
             (Some(theirs), _) => {
-                let reason = theirs.reason();
-                let sep = if reason.is_empty() { "" } else { " " };
-                lines.push(format!("closed by server: {}{sep}{reason}", theirs.code()));
+                lines.push(format!("closed by server: {}", frame_text(theirs)));
                 normal &= matches!(theirs.code(), CloseCode::NORMAL | CloseCode::GOING_AWAY);
             }
             (None, ours) => {
@@ -154,7 +155,17 @@ impl Ending {
                 ));
                 Exit::Closed
             }
-            InputEnd::Finished | InputEnd::Cut { at: None, .. } if normal => Exit::Success,
+            InputEnd::Finished | InputEnd::Cut { at: None, .. } if normal => {
+                match self.missing_replies {
+                    Some((got, wanted)) => {
+                        lines.push(format!(
+                            "wsproto: {got} of {wanted} replies arrived before the quiet period (--wait) ended"
+                        ));
+                        Exit::Incomplete
+                    }
+                    None => Exit::Success,
+                }
+            }
             InputEnd::Finished | InputEnd::Cut { at: None, .. } => Exit::Closed,
         };
         (lines, exit)
@@ -164,24 +175,10 @@ impl Ending {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::console::received_close;
 
     fn frame(code: u16, reason: &str) -> Option<CloseFrame> {
-        // The only public way to make a CloseFrame is to receive one.
-        let mut payload = code.to_be_bytes().to_vec();
-        payload.extend_from_slice(reason.as_bytes());
-        if code == 1005 {
-            payload.clear();
-        }
-        let mut server = wsproto_core::Connection::server(
-            wsproto_core::Config::default(),
-            wsproto_core::Limits::default(),
-            wsproto_core::Instant::ZERO,
-        );
-        let mut bytes = vec![0x88, 0x80 | payload.len() as u8, 0, 0, 0, 0];
-        bytes.extend_from_slice(&payload);
-        server.handle_input(&bytes, wsproto_core::Instant::ZERO);
-        while let Ok(Some(_)) = server.poll_event() {}
-        server.close_received().cloned()
+        received_close(code, reason)
     }
 
     fn ending(input: InputEnd, ours: Option<u16>, theirs: Option<CloseFrame>) -> Ending {
@@ -190,6 +187,7 @@ mod tests {
             closed_by_us: ours.map(|c| CloseCode::new(c).expect("code")),
             close_received: theirs,
             failure: None,
+            missing_replies: None,
         }
     }
 
@@ -287,6 +285,26 @@ mod tests {
                 "closed by client: 1001",
             ),
         ];
+        let short = |missing| Ending {
+            missing_replies: missing,
+            ..ending(InputEnd::Finished, Some(1000), frame(1000, ""))
+        };
+        let cases = cases.into_iter().chain([
+            (
+                short(Some((1, 2))),
+                Exit::Incomplete,
+                "1 of 2 replies arrived before the quiet period (--wait) ended",
+            ),
+            (short(None), Exit::Success, "closed by client: 1000"),
+            (
+                Ending {
+                    missing_replies: Some((0, 1)),
+                    ..ending(InputEnd::Finished, Some(1000), frame(1011, ""))
+                },
+                Exit::Closed,
+                "closed by server: 1011",
+            ),
+        ]);
         for (ending, exit, needle) in cases {
             let (lines, got) = ending.summary();
             let text = lines.join("\n");

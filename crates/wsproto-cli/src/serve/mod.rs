@@ -1,104 +1,71 @@
 //! `wsproto serve`: an echo or broadcast server with a test page on `/`, on any runtime.
 //!
-//! The first stdout line is exactly `listening on ws://HOST:PORT/`. Ctrl-C or SIGTERM stops
-//! accepting, closes every connection with 1001 and exits once they are gone (at most 5 s).
+//! stdout starts with exactly two lines, `listening on ws://HOST:PORT/` and
+//! `test page: http://HOST:PORT/` (scripts and tests read the first). With `-v` each
+//! connection, close and refused handshake is logged on stderr ([`log`]). Ctrl-C or SIGTERM
+//! stops accepting, closes every connection with 1001 and exits once they are gone (at most
+//! 5 s).
+
+mod config;
+mod hub;
+mod log;
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
 use std::task::Poll;
 use std::time::Duration;
 
-use futures_channel::mpsc::{self, TryRecvError};
+use futures_channel::mpsc::TryRecvError;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
-use wsproto_async::{DeflateConfig, HttpResponse, ServerConfig, Transport, WebSocket};
-use wsproto_core::{CloseCode, Event, Limits, Message};
+use wsproto_async::{ServerConfig, Transport, WebSocket};
+use wsproto_core::{CloseCode, Event};
 
 use crate::args::{Mode, Runtime, ServeArgs};
-use crate::page::PAGE;
 use crate::rt::{AsyncRt, AsyncStd, Smol, Tokio};
 use crate::signal::on_stop;
+use config::server_config;
+use hub::Hub;
+use log::{Log, Outcome};
 
 /// How long graceful shutdown waits for connections to finish their close.
 const GRACE: Duration = Duration::from_secs(5);
-/// Messages a broadcast client may fall behind before it is disconnected.
-const BROADCAST_BACKLOG: usize = 1024;
 
 pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
-    let config = server_config(args.max_message).deflate(args.deflate.then(DeflateConfig::default));
-    match args.runtime {
-        Runtime::Tokio => Tokio::block_on(serve_async::<Tokio>(args, config)),
-        Runtime::Smol => Smol::block_on(serve_async::<Smol>(args, config)),
-        Runtime::AsyncStd => AsyncStd::block_on(serve_async::<AsyncStd>(args, config)),
-        Runtime::Blocking => serve_blocking(args, config),
-    }
-}
-
-/// Limits sized by `--max-message` (a frame may be as large as a message) and the page.
-fn server_config(max_message: usize) -> ServerConfig {
-    let limits = Limits::default()
-        .max_message_size(max_message)
-        .max_frame_size(max_message);
-    ServerConfig::default()
-        .limits(limits)
-        .server_name("wsproto")
-        .plain_http(|path| {
-            let path = path.split('?').next().unwrap_or(path);
-            (path == "/" || path == "/index.html").then(|| {
-                HttpResponse::new(200)
-                    .header("Content-Type", "text/html; charset=utf-8")
-                    .body(PAGE)
-            })
-        })
-}
-
-/// The clients of a broadcast server: a bounded queue each.
-#[derive(Clone, Default)]
-struct Hub {
-    state: Arc<Mutex<HubState>>,
-}
-
-#[derive(Default)]
-struct HubState {
-    next_id: u64,
-    clients: Vec<(u64, mpsc::Sender<Message>)>,
-}
-
-impl Hub {
-    fn state(&self) -> std::sync::MutexGuard<'_, HubState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    fn join(&self) -> (u64, mpsc::Receiver<Message>) {
-        let (tx, rx) = mpsc::channel(BROADCAST_BACKLOG);
-        let mut state = self.state();
-        state.next_id += 1;
-        let id = state.next_id;
-        state.clients.push((id, tx));
-        (id, rx)
-    }
-
-    fn leave(&self, id: u64) {
-        self.state().clients.retain(|(i, _)| *i != id);
-    }
-
-    /// Queues `message` for everyone; a client whose queue is full is dropped from the hub
-    /// (its connection then closes with 1013, try again later).
-    fn publish(&self, message: &Message) {
-        self.state()
-            .clients
-            .retain_mut(|(_, tx)| tx.try_send(message.clone()).is_ok());
-    }
-}
-
-async fn serve_async<R: AsyncRt>(args: &ServeArgs, config: ServerConfig) -> Result<(), String> {
     let stop = on_stop();
+    let log = Log::new(args.verbose, stop.flag.clone());
+    let config = match server_config(args, &log) {
+        Ok(config) => config,
+        Err(message) => crate::usage_error(&message),
+    };
+    match args.runtime {
+        Runtime::Tokio => Tokio::block_on(serve_async::<Tokio>(args, config, stop, log)),
+        Runtime::Smol => Smol::block_on(serve_async::<Smol>(args, config, stop, log)),
+        Runtime::AsyncStd => AsyncStd::block_on(serve_async::<AsyncStd>(args, config, stop, log)),
+        Runtime::Blocking => serve_blocking(args, config, &stop, &log),
+    }
+}
+
+/// Prints the two address lines (the page is on the same host and port, over http, or
+/// https when the server speaks wss).
+fn announce(url: &str) {
+    println!("listening on {url}");
+    let page = match url.strip_prefix("wss://") {
+        Some(rest) => format!("https://{rest}"),
+        None => format!("http://{}", url.strip_prefix("ws://").unwrap_or(url)),
+    };
+    println!("test page: {page}");
+}
+
+async fn serve_async<R: AsyncRt>(
+    args: &ServeArgs,
+    config: ServerConfig,
+    stop: crate::signal::Stop,
+    log: Log,
+) -> Result<(), String> {
     let mut server = wsproto_async::Server::<R>::bind_with(args.bind.as_str(), config)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-    println!("listening on {}", server.url());
+    announce(&server.url());
     let hub = Hub::default();
     let mut stop_future = stop.future;
     loop {
@@ -111,8 +78,8 @@ async fn serve_async<R: AsyncRt>(args: &ServeArgs, config: ServerConfig) -> Resu
         };
         match accepted {
             Ok(ws) => {
-                let (mode, hub) = (args.mode, hub.clone());
-                R::spawn(async move { serve_connection(ws, mode, hub).await });
+                let (mode, hub, log) = (args.mode, hub.clone(), log.clone());
+                R::spawn(async move { serve_connection(ws, mode, hub, log).await });
             }
             Err(error) => return Err(format!("accept failed: {error}")),
         }
@@ -125,15 +92,27 @@ async fn serve_async<R: AsyncRt>(args: &ServeArgs, config: ServerConfig) -> Resu
     Ok(())
 }
 
-async fn serve_connection<T: Transport>(mut ws: WebSocket<T>, mode: Mode, hub: Hub) {
+async fn serve_connection<T: Transport + wsproto_async::SocketAddrs>(
+    mut ws: WebSocket<T>,
+    mode: Mode,
+    hub: Hub,
+    log: Log,
+) {
+    let peer = ws.peer_addr().ok();
+    log.connected(peer, ws.handshake(), ws.connection().has_extension());
+    let mut outcome = Outcome::default();
     match mode {
         Mode::Echo => {
             // After an error the next recv flushes the queued Close and ends the loop.
             while let Some(received) = ws.recv().await {
-                if let Ok(message) = received
-                    && ws.feed(message).await.is_err()
-                {
-                    break;
+                match received {
+                    Ok(message) => {
+                        if let Err(e) = ws.feed(message).await {
+                            outcome.error.get_or_insert(e);
+                            break;
+                        }
+                    }
+                    Err(e) => drop(outcome.error.get_or_insert(e)),
                 }
             }
         }
@@ -149,15 +128,17 @@ async fn serve_connection<T: Transport>(mut ws: WebSocket<T>, mode: Mode, hub: H
                 };
                 match step {
                     Either::Left(Some(Ok(message))) => hub.publish(&message),
-                    Either::Left(Some(Err(_))) => {}
+                    Either::Left(Some(Err(e))) => drop(outcome.error.get_or_insert(e)),
                     Either::Left(None) => break,
                     Either::Right(Some(message)) => {
-                        if ws.feed(message).await.is_err() {
+                        if let Err(e) = ws.feed(message).await {
+                            outcome.error.get_or_insert(e);
                             break;
                         }
                     }
                     Either::Right(None) => {
                         // Dropped from the hub for falling behind.
+                        outcome.too_slow = true;
                         let _ = ws
                             .close(CloseCode::TRY_AGAIN_LATER, "too slow for broadcast")
                             .await;
@@ -168,13 +149,18 @@ async fn serve_connection<T: Transport>(mut ws: WebSocket<T>, mode: Mode, hub: H
             hub.leave(id);
         }
     }
+    log.closed(peer, ws.close_sent(), ws.close_received(), &outcome);
 }
 
-fn serve_blocking(args: &ServeArgs, config: ServerConfig) -> Result<(), String> {
-    let stop = on_stop();
+fn serve_blocking(
+    args: &ServeArgs,
+    config: ServerConfig,
+    stop: &crate::signal::Stop,
+    log: &Log,
+) -> Result<(), String> {
     let server = wsproto_blocking::Server::bind_with(args.bind.as_str(), config)
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
-    println!("listening on {}", server.url());
+    announce(&server.url());
     let shutdown = wsproto_async::ShutdownSignal::new();
     let hub = Hub::default();
     let mut workers = Vec::new();
@@ -182,10 +168,10 @@ fn serve_blocking(args: &ServeArgs, config: ServerConfig) -> Result<(), String> 
         match server.accept_timeout(Duration::from_millis(100)) {
             Ok(Some(mut ws)) => {
                 let watch = shutdown.watch();
-                let (mode, hub) = (args.mode, hub.clone());
+                let (mode, hub, log) = (args.mode, hub.clone(), log.clone());
                 workers.push(std::thread::spawn(move || {
                     ws.attach_shutdown(watch);
-                    serve_blocking_connection(ws, mode, &hub);
+                    serve_blocking_connection(ws, mode, &hub, &log);
                 }));
                 workers.retain(|w| !w.is_finished());
             }
@@ -203,14 +189,26 @@ fn serve_blocking(args: &ServeArgs, config: ServerConfig) -> Result<(), String> 
     Ok(())
 }
 
-fn serve_blocking_connection(mut ws: wsproto_blocking::TcpWebSocket, mode: Mode, hub: &Hub) {
+fn serve_blocking_connection(
+    mut ws: wsproto_blocking::TcpWebSocket,
+    mode: Mode,
+    hub: &Hub,
+    log: &Log,
+) {
+    let peer = ws.peer_addr().ok();
+    log.connected(peer, ws.handshake(), ws.connection().has_extension());
+    let mut outcome = Outcome::default();
     match mode {
         Mode::Echo => {
             while let Some(received) = ws.recv() {
-                if let Ok(message) = received
-                    && ws.feed(message).is_err()
-                {
-                    break;
+                match received {
+                    Ok(message) => {
+                        if let Err(e) = ws.feed(message) {
+                            outcome.error.get_or_insert(e);
+                            break;
+                        }
+                    }
+                    Err(e) => drop(outcome.error.get_or_insert(e)),
                 }
             }
         }
@@ -221,11 +219,13 @@ fn serve_blocking_connection(mut ws: wsproto_blocking::TcpWebSocket, mode: Mode,
                 loop {
                     match inbox.try_recv() {
                         Ok(message) => {
-                            if ws.feed(message).is_err() {
+                            if let Err(e) = ws.feed(message) {
+                                outcome.error.get_or_insert(e);
                                 break 'session;
                             }
                         }
                         Err(TryRecvError::Closed) => {
+                            outcome.too_slow = true;
                             let _ = ws.close(CloseCode::TRY_AGAIN_LATER, "too slow for broadcast");
                             break 'session;
                         }
@@ -234,6 +234,7 @@ fn serve_blocking_connection(mut ws: wsproto_blocking::TcpWebSocket, mode: Mode,
                 }
                 match ws.poll_next_event(Duration::from_millis(20)) {
                     Poll::Ready(Some(Ok(Event::Message(message)))) => hub.publish(&message),
+                    Poll::Ready(Some(Err(e))) => drop(outcome.error.get_or_insert(e)),
                     Poll::Ready(Some(_)) | Poll::Pending => {}
                     Poll::Ready(None) => break,
                 }
@@ -241,4 +242,5 @@ fn serve_blocking_connection(mut ws: wsproto_blocking::TcpWebSocket, mode: Mode,
             hub.leave(id);
         }
     }
+    log.closed(peer, ws.close_sent(), ws.close_received(), &outcome);
 }

@@ -1,0 +1,120 @@
+//! The help texts: `wsproto --help`, `wsproto help CMD` and `wsproto CMD --help`. They are
+//! the command line's documentation (the README repeats them), so every flag the parsers
+//! accept is listed here; unit tests keep the two in step.
+
+pub(crate) const MAIN_HELP: &str = "\
+wsproto - WebSocket server, client and conformance testee
+
+Usage: wsproto <COMMAND> [OPTIONS]
+
+Commands:
+  serve            Run a WebSocket server (echo or broadcast) with a test page on /
+  connect          Send stdin (lines or raw bytes) to a WebSocket server, print what comes back
+  autobahn-client  Run the Autobahn|Testsuite client cases against its fuzzing server
+  help [COMMAND]   Show this help, or a command's (the same as wsproto COMMAND --help)
+
+Options:
+  -h, --help       Show help (also after a command: wsproto serve --help)
+  -V, --version    Show the version
+";
+
+pub(crate) const SERVE_HELP: &str = "\
+Run a WebSocket server. stdout starts with exactly two lines:
+  listening on ws://HOST:PORT/
+  test page: http://HOST:PORT/
+The test page is a small browser client for this server: connect/disconnect, text or
+binary messages, an echo round trip, counters, and a self-test.
+Ctrl-C or SIGTERM closes every connection with 1001 and exits.
+
+Usage: wsproto serve [OPTIONS]
+
+Options:
+  --bind ADDR             Address to listen on [default: 127.0.0.1:9001] (port 0 picks one)
+  --runtime RUNTIME       tokio, async-std, smol or blocking [default: tokio]
+  --mode MODE             echo (reply to the sender) or broadcast (send to everyone) [default: echo]
+  --max-message BYTES     Largest incoming message [default: 67108864]
+  --deflate               Accept permessage-deflate (RFC 7692) from clients that offer it
+  -s, --subprotocol P     Accept subprotocol P (repeatable): the first of the client's offers
+                          that is listed is selected
+  -H, --header 'N: V'     Add a header to every 101 Switching Protocols response (repeatable)
+  -v, --verbose           Log to stderr each connection (peer, subprotocol, extensions), each
+                          close (who closed, code, reason) and each refused handshake (peer,
+                          reason; plain HTTP requests too)
+  -h, --help              Show this help
+";
+
+pub(crate) const CONNECT_HELP: &str = "\
+Connect to a WebSocket server: every stdin line is sent as a text message, every message
+received is printed on its own line, pings are answered. End of stdin closes with 1000 and
+waits for the server's answer. Nothing read from stdin is dropped: input that cannot be
+sent stops the command with an error saying where, after closing the connection cleanly.
+stdin is read only as fast as the server takes it.
+
+Usage: wsproto connect URL [OPTIONS]
+
+Options:
+  --runtime RUNTIME       tokio, async-std, smol or blocking [default: tokio]
+  -b, --binary            Send each line's bytes (without the \\n) as a binary message
+  --raw                   Send stdin as a byte stream in binary messages (up to 64 KiB each)
+                          and write received payloads to stdout as they are, no newline added
+  -s, --subprotocol P     Offer a subprotocol (repeatable, most preferred first)
+  -H, --header 'N: V'     Add a request header (repeatable)
+  --deflate               Offer permessage-deflate (RFC 7692)
+  --connect-timeout SECS  Give up when connecting and the handshake take longer [default: 10]
+  --ping-interval SECS    Ping the server after SECS without hearing from it (keepalive); no
+                          answer within 10 s ends the connection
+  --show-ping-pong        Print the server's pings and pongs on stderr, pongs with the round
+                          trip time (RTT) of our ping
+  -x, --execute MSG       Send MSG instead of reading stdin (repeatable: sent in order), print
+                          the replies, then close with 1000 and exit
+  -w, --wait SECS         With -x: close once no reply came for SECS [default: 1]
+  --count N               With -x: close as soon as N replies arrived
+  -h, --help              Show this help
+
+Text mode (the default) sends each line without its \\n or \\r\\n and needs UTF-8: a line
+that is not stops the command with exit status 5, naming the line. SECS may be fractional.
+
+Feedback goes to stderr, data to stdout: `connected to URL (subprotocol P, extensions E)`
+once open, then who closed, with code and reason. When stdin and stdout are both a
+terminal, a `> ` prompt marks what you type and `< ` what arrives; piped, stdout gets the
+messages alone. Ctrl-C closes with 1000; a second Ctrl-C exits at once.
+
+Exit status:
+  0    every input was sent and the connection closed normally (1000, or 1001 from the server)
+  1    any other failure (e.g. the runtime could not start)
+  2    usage error: unknown option, missing value, invalid URL or header
+  3    could not connect, or the opening handshake failed (refused, timed out)
+  4    the connection ended abnormally: the server closed with another code (the summary
+       says who closed, with code and reason), the connection broke or ended without a
+       Close, or input that was read could not be sent before it ended
+  5    invalid input: a line that is not UTF-8 in text mode, or stdin could not be read
+  6    -x with --count N: fewer than N replies arrived before the --wait quiet period
+  130  interrupted (Ctrl-C or SIGTERM); the connection is closed with 1000 first
+When several apply, 130 wins over 5, 5 over 4, and 4 over 6.
+";
+
+pub(crate) const AUTOBAHN_HELP: &str = "\
+Client testee for the Autobahn|Testsuite fuzzing server: asks /getCaseCount, runs every
+case at /runCase?case=N&agent=NAME echoing each message unchanged, then calls
+/updateReports?agent=NAME.
+
+Usage: wsproto autobahn-client [OPTIONS]
+
+Options:
+  --url URL               Fuzzing server [default: ws://127.0.0.1:9001]
+  --agent NAME            Agent name in the reports [default: wsproto]
+  --runtime RUNTIME       tokio, async-std, smol or blocking [default: tokio]
+  --deflate               Offer permessage-deflate (needed for cases 12 and 13)
+  -h, --help              Show this help
+";
+
+/// The help of command `name`, for `wsproto help NAME`.
+pub(crate) fn of(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "serve" => SERVE_HELP,
+        "connect" => CONNECT_HELP,
+        "autobahn-client" => AUTOBAHN_HELP,
+        "help" => MAIN_HELP,
+        _ => return None,
+    })
+}
