@@ -28,8 +28,10 @@ use std::task::{Context, Poll, ready};
 pub use async_std::net::TcpListener;
 use futures_io::{AsyncRead, AsyncWrite};
 pub use wsproto_futures::prelude::*;
+#[cfg(feature = "tls")]
+pub use wsproto_futures::rustls;
 use wsproto_futures::{FuturesIo, Runtime};
-pub use wsproto_futures::{accept_stream, client_over, from_upgraded};
+pub use wsproto_futures::{MaybeTls, accept_stream, client_over, from_upgraded};
 
 /// An open WebSocket over an async-std stream (TCP by default).
 pub type WebSocket<S = TcpStream> = wsproto_futures::WebSocket<S>;

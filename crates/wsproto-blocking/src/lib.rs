@@ -54,7 +54,8 @@ pub use server::Server;
 pub use tls::TlsStream;
 pub use transport::{BlockingTransport, SocketAddrs};
 #[cfg(feature = "tls")]
-pub use wsproto_setup::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};
+pub use wsproto_setup::rustls;
+pub use wsproto_setup::{ShutdownSignal, ShutdownWatch};
 
 /// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
 /// [`Server::accept`] hand out.

@@ -15,7 +15,7 @@ pub use io::{AsyncIoTimer, FuturesIo, PeerAddrs};
 pub use server::accept_stream;
 pub use wsproto_async::prelude::{self, *};
 #[cfg(feature = "tls")]
-pub use wsproto_async::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};
+pub use wsproto_async::rustls;
 pub use wsproto_async::{MaybeTls, Runtime, Server, connect_with};
 
 /// The receiving half of a split [`WebSocket`].

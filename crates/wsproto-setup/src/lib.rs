@@ -53,6 +53,8 @@ pub mod prelude {
         ClientConfig, ConnectionLost, Error, HandshakeInfo, HttpResponse, Reject, Result,
         ServerConfig,
     };
+    #[cfg(feature = "tls")]
+    pub use crate::{ClientTls, ServerTls, TlsError, TlsErrorKind};
     #[cfg(feature = "deflate")]
     pub use wsproto_core::deflate::DeflateConfig;
     pub use wsproto_core::handshake::{HandshakeError, Request};

@@ -36,8 +36,10 @@ use std::net::SocketAddr;
 
 pub use smol::net::{TcpListener, TcpStream};
 pub use wsproto_futures::prelude::*;
+#[cfg(feature = "tls")]
+pub use wsproto_futures::rustls;
 use wsproto_futures::{FuturesIo, Runtime};
-pub use wsproto_futures::{accept_stream, client_over, from_upgraded};
+pub use wsproto_futures::{MaybeTls, accept_stream, client_over, from_upgraded};
 
 /// An open WebSocket over a smol stream (TCP by default).
 pub type WebSocket<S = TcpStream> = wsproto_futures::WebSocket<S>;

@@ -45,7 +45,7 @@ pub use server::{Server, accept_stream};
 pub use wsproto_async::MaybeTls;
 pub use wsproto_async::prelude::*;
 #[cfg(feature = "tls")]
-pub use wsproto_async::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};
+pub use wsproto_async::rustls;
 
 /// An open WebSocket over the tokio stream `S` (what [`client_over`], [`accept_stream`] and
 /// [`from_upgraded`] hand out for a stream of yours).
