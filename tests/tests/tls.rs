@@ -198,6 +198,92 @@ fn plain_and_tls_mixed_up_fail_promptly_and_the_server_keeps_serving() {
     assert_eq!(tls_kind(&error), &TlsErrorKind::NotTls, "{error}");
 }
 
+/// rustls configs for mutual TLS: a server that requires client certificates from `ca`, and
+/// a client that trusts `ca` and presents `leaf` (or nothing).
+mod mutual {
+    use std::sync::Arc;
+
+    use wsproto_tests::certs::{Leaf, TestCa};
+    use wsproto_tokio::rustls;
+    use wsproto_tokio::rustls::pki_types::pem::PemObject;
+    use wsproto_tokio::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+        Arc::new(rustls::crypto::ring::default_provider())
+    }
+
+    fn roots(ca: &TestCa) -> rustls::RootCertStore {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca.ca_pem.as_bytes()) {
+            roots.add(cert.expect("CA PEM")).expect("CA");
+        }
+        roots
+    }
+
+    fn chain(leaf: &Leaf) -> Vec<CertificateDer<'static>> {
+        CertificateDer::pem_slice_iter(leaf.cert_pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .expect("chain")
+    }
+
+    fn key(leaf: &Leaf) -> PrivateKeyDer<'static> {
+        PrivateKeyDer::from_pem_slice(leaf.key_pem.as_bytes()).expect("key")
+    }
+
+    pub(super) fn server(ca: &TestCa, leaf: &Leaf) -> Arc<rustls::ServerConfig> {
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots(ca)),
+            provider(),
+        )
+        .build()
+        .expect("client verifier");
+        let config = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain(leaf), key(leaf))
+            .expect("server config");
+        Arc::new(config)
+    }
+
+    pub(super) fn client(ca: &TestCa, leaf: Option<&Leaf>) -> Arc<rustls::ClientConfig> {
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots(ca));
+        Arc::new(match leaf {
+            Some(leaf) => builder
+                .with_client_auth_cert(chain(leaf), key(leaf))
+                .expect("client cert"),
+            None => builder.with_no_client_auth(),
+        })
+    }
+}
+
+#[test]
+fn a_client_certificate_is_presented_when_required_and_missing_is_a_typed_error() {
+    let ca = TestCa::new("wsproto test CA");
+    let server_leaf = ca.server(&LOOPBACK, Validity::Current);
+    let client_leaf = ca.client("client.test");
+    for server in ServerKind::ALL {
+        let tls = ServerTls::from_config(mutual::server(&ca, &server_leaf));
+        let url = server.start_echo_config(echo_config().tls(tls));
+        let with_cert = ClientTls::from_config(mutual::client(&ca, Some(&client_leaf)));
+        let mut ws = ClientKind::Tokio
+            .connect_config(&url, client_config(&[]).tls(with_cert))
+            .unwrap_or_else(|e| panic!("{server:?}: {e}"));
+        ws.send(Message::text("mutual")).unwrap();
+        assert_eq!(ws.recv().unwrap().unwrap(), Message::text("mutual"));
+        let without = ClientTls::from_config(mutual::client(&ca, None));
+        let error = tokio_connect_error(&url, ClientConfig::default().tls(without));
+        assert_eq!(
+            tls_kind(&error),
+            &TlsErrorKind::CertificateRequired,
+            "{server:?}: {error}"
+        );
+    }
+}
+
 #[test]
 fn a_renewed_certificate_reaches_new_connections() {
     let old_ca = TestCa::new("old CA");
@@ -223,7 +309,7 @@ fn a_renewed_certificate_reaches_new_connections() {
 }
 
 #[test]
-fn silent_sockets_on_a_tls_server_do_not_hold_an_honest_client_back() {
+fn a_thousand_silent_sockets_on_a_tls_server_do_not_hold_an_honest_client_back() {
     let ca = TestCa::new("wsproto test CA");
     let timeout = Duration::from_millis(800);
     let url = ServerKind::Tokio.start_echo_config(
@@ -232,7 +318,7 @@ fn silent_sockets_on_a_tls_server_do_not_hold_an_honest_client_back() {
             .handshake_timeout(timeout),
     );
     let addr = url.trim_start_matches("wss://").trim_end_matches('/');
-    let silent: Vec<TcpStream> = (0..200)
+    let silent: Vec<TcpStream> = (0..1000)
         .map(|_| TcpStream::connect(addr).expect("silent"))
         .collect();
     let started = Instant::now();

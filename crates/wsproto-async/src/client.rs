@@ -60,14 +60,17 @@ pub async fn open_client<T: Transport>(stream: T, opening: ClientOpening) -> Res
 }
 
 async fn drive<T: Transport>(mut stream: T, mut opening: ClientOpening) -> Result<WebSocket<T>> {
-    write_all(&mut stream, opening.transmit())
-        .await
-        .map_err(Error::Io)?;
+    if let Err(error) = write_all(&mut stream, opening.transmit()).await {
+        return Err(opening.io_error(error));
+    }
     let sent = opening.transmit().len();
     opening.advance_transmit(sent);
     let mut buf = BytesMut::new();
     loop {
-        let n = read_some(&mut stream, &mut buf).await.map_err(Error::Io)?;
+        let n = match read_some(&mut stream, &mut buf).await {
+            Ok(n) => n,
+            Err(error) => return Err(opening.io_error(error)),
+        };
         if n == 0 {
             return Err(opening.handle_eof());
         }

@@ -16,12 +16,14 @@ use bytes::Buf;
 use rustls::pki_types::ServerName;
 use wsproto_core::BytesMut;
 
-use crate::runtime::{SocketAddrs, Transport};
+use crate::runtime::{SocketAddrs, Timer, Transport};
 
 /// Most ciphertext read from the transport at once: a little over one full TLS record.
 const READ_CHUNK: usize = 17 * 1024;
 /// Most plaintext handed out by one read.
 const MAX_PLAINTEXT_READ: usize = 64 * 1024;
+/// Longest a failed handshake waits for its alert to reach the peer.
+const FAILURE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A TLS connection over the transport `T`.
 pub struct TlsStream<T> {
@@ -66,8 +68,35 @@ impl<T: Transport> TlsStream<T> {
             eof: false,
             closing: false,
         };
-        std::future::poll_fn(|cx| stream.poll_handshake(cx)).await?;
+        if let Err(error) = std::future::poll_fn(|cx| stream.poll_handshake(cx)).await {
+            stream.fail_gracefully().await;
+            return Err(error);
+        }
         Ok(stream)
+    }
+
+    /// After a failed handshake: sends rustls's alert (why it failed, e.g. a missing client
+    /// certificate), ends our side, and reads what the peer still sends until it closes, for
+    /// at most [`FAILURE_LINGER`]. Closing with unread input would make the kernel send a
+    /// reset, which can destroy the alert before the peer reads it.
+    async fn fail_gracefully(&mut self) {
+        let mut timer = <T::Timer as Timer>::at(std::time::Instant::now() + FAILURE_LINGER);
+        let _ = std::future::poll_fn(|cx| {
+            if timer.poll_elapsed(cx).is_ready() {
+                return Poll::Ready(());
+            }
+            if ready!(self.poll_push(cx)).is_err() || ready!(self.io.poll_shutdown(cx)).is_err() {
+                return Poll::Ready(());
+            }
+            loop {
+                self.incoming.clear();
+                match ready!(self.io.poll_read_buf(cx, &mut self.incoming, READ_CHUNK)) {
+                    Ok(0) | Err(_) => return Poll::Ready(()),
+                    Ok(_) => {}
+                }
+            }
+        })
+        .await;
     }
 
     fn poll_handshake(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -88,7 +88,12 @@ fn connect_tcp(host: &str, port: u16, deadline: StdInstant) -> Result<TcpStream>
 /// Drives `opening`: writes the request and reads the response until the opening accepts
 /// it, fails it, or its deadline (mapped onto the socket's read timeout) passes.
 fn open<S: BlockingTransport>(mut stream: S, mut opening: ClientOpening) -> Result<WebSocket<S>> {
-    write_all(&mut stream, opening.transmit())?;
+    if let Err(error) = write_all(&mut stream, opening.transmit()) {
+        return Err(match error {
+            Error::Io(error) => opening.io_error(error),
+            other => other,
+        });
+    }
     opening.advance_transmit(opening.transmit().len());
     let mut buf = vec![0; READ_CHUNK];
     loop {
@@ -104,7 +109,7 @@ fn open<S: BlockingTransport>(mut stream: S, mut opening: ClientOpening) -> Resu
                 }
             }
             Err(error) if is_retry(&error) => {}
-            Err(error) => return Err(Error::Io(error)),
+            Err(error) => return Err(opening.io_error(error)),
         }
     }
     let (conn, info, origin) = opening.finish()?;

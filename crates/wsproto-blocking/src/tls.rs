@@ -13,6 +13,9 @@ use wsproto_setup::Deadline;
 
 use crate::transport::{BlockingTransport, MIN_READ_TIMEOUT, SocketAddrs, is_retry};
 
+/// Longest a failed handshake waits for its alert to reach the peer.
+const FAILURE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A TLS connection over the blocking stream `S`.
 pub struct TlsStream<S> {
     sock: S,
@@ -49,6 +52,44 @@ impl<S: BlockingTransport> TlsStream<S> {
             conn,
             eof: false,
         };
+        if let Err(error) = stream.run_handshake(deadline) {
+            stream.fail_gracefully();
+            return Err(error);
+        }
+        Ok(stream)
+    }
+
+    /// After a failed handshake: sends rustls's alert (why it failed, e.g. a missing client
+    /// certificate), ends our side, and reads what the peer still sends until it closes, for
+    /// at most [`FAILURE_LINGER`]. Closing with unread input would make the kernel send a
+    /// reset, which can destroy the alert before the peer reads it.
+    fn fail_gracefully(&mut self) {
+        if self.push().is_err() || self.sock.shutdown_write().is_err() {
+            return;
+        }
+        let until = Instant::now() + FAILURE_LINGER;
+        let mut scratch = [0u8; 4096];
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero()
+                || self
+                    .sock
+                    .set_read_timeout(Some(left.max(MIN_READ_TIMEOUT)))
+                    .is_err()
+            {
+                return;
+            }
+            match self.sock.read(&mut scratch) {
+                Ok(0) => return,
+                Ok(_) => {}
+                Err(error) if is_retry(&error) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
+    fn run_handshake(&mut self, deadline: &Deadline) -> io::Result<()> {
+        let stream = self;
         while stream.conn.is_handshaking() {
             let left = deadline
                 .time_left(Instant::now())
@@ -68,7 +109,7 @@ impl<S: BlockingTransport> TlsStream<S> {
                 Err(error) => return Err(error),
             }
         }
-        Ok(stream)
+        Ok(())
     }
 
     /// The rustls connection (negotiated protocol, peer certificates, SNI...).

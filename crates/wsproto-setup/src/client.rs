@@ -292,6 +292,17 @@ impl ClientOpening {
         }
     }
 
+    /// The error for an I/O failure while the opening runs: with TLS, what rustls said (a
+    /// server that requires a client certificate says so only after the TLS handshake, on
+    /// the first read), naming this opening's host; otherwise [`Error::Io`].
+    #[must_use]
+    pub fn io_error(&self, error: std::io::Error) -> Error {
+        #[cfg(feature = "tls")]
+        return Error::from_tls_io(error, Some(&self.host));
+        #[cfg(not(feature = "tls"))]
+        Error::Io(error)
+    }
+
     /// When the handshake must be done, and the instant the engine will count from.
     #[must_use]
     pub fn deadline(&self) -> Deadline {
