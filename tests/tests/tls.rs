@@ -84,6 +84,14 @@ fn every_client_adapter_talks_to_every_server_adapter_over_tls() {
             ws.send(Message::Binary(big.clone())).unwrap();
             let back = ws.recv().unwrap().unwrap();
             assert!(back.payload() == &big, "{pair}: 1 MiB message differs");
+            // A burst of small messages: many TLS records per read on both sides.
+            for i in 0..300 {
+                ws.send(Message::text(format!("burst {i}"))).unwrap();
+            }
+            for i in 0..300 {
+                let want = Message::text(format!("burst {i}"));
+                assert_eq!(ws.recv().unwrap().unwrap(), want, "{pair}");
+            }
             ws.close(CloseCode::NORMAL, "done").unwrap();
             assert_eq!(
                 ws.close_received().map(|f| f.code()),

@@ -22,6 +22,8 @@ use crate::runtime::{SocketAddrs, Timer, Transport};
 const READ_CHUNK: usize = 17 * 1024;
 /// Most plaintext handed out by one read.
 const MAX_PLAINTEXT_READ: usize = 64 * 1024;
+/// Ciphertext is fed to rustls only while less plaintext than this waits to be read.
+const FEED_PLAINTEXT_BELOW: usize = 8 * 1024;
 /// Longest a failed handshake waits for its alert to reach the peer.
 const FAILURE_LINGER: std::time::Duration = std::time::Duration::from_secs(1);
 
@@ -156,12 +158,15 @@ impl<T: Transport> TlsStream<T> {
                 return Poll::Ready(self.process().map(drop));
             }
         }
+        // Feeds records while little plaintext waits: rustls refuses input once its plaintext
+        // buffer is over its limit (16 KiB by default), so feeding stops well before that and
+        // the rest of `incoming` waits for the next pull.
         while !self.incoming.is_empty() {
             let mut reader: &[u8] = &self.incoming;
             let used = self.conn.read_tls(&mut reader)?;
             self.incoming.advance(used);
-            self.process()?;
-            if used == 0 {
+            let state = self.process()?;
+            if used == 0 || state.plaintext_bytes_to_read() >= FEED_PLAINTEXT_BELOW {
                 break;
             }
         }
@@ -188,32 +193,31 @@ impl<T: Transport> Transport for TlsStream<T> {
         max: usize,
     ) -> Poll<io::Result<usize>> {
         loop {
-            let start = buf.len();
-            let space = max.clamp(1, MAX_PLAINTEXT_READ);
-            buf.resize(start + space, 0);
-            let read = self.conn.reader().read(&mut buf[start..]);
-            let n = match &read {
-                Ok(n) => *n,
-                Err(_) => 0,
-            };
-            buf.truncate(start + n);
-            match read {
-                Ok(n) => return Poll::Ready(Ok(n)),
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                // The peer closed TCP without a close_notify: for a WebSocket the Close frame
-                // (or its absence) says how it ended, so this is just the end of the stream.
-                Err(error) if error.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Poll::Ready(Ok(0));
-                }
-                Err(error) => return Poll::Ready(Err(error)),
+            // Cheap when nothing new arrived; it tells how much plaintext rustls holds.
+            let state = self.process()?;
+            let available = state.plaintext_bytes_to_read();
+            if available > 0 {
+                // Only what is there, and only the room the caller offered: the engine sizes
+                // its read space on purpose (small for idle connections), so it is not grown.
+                let start = buf.len();
+                let space = (buf.capacity() - start)
+                    .clamp(1, MAX_PLAINTEXT_READ)
+                    .min(max.max(1))
+                    .min(available);
+                buf.resize(start + space, 0);
+                let read = self.conn.reader().read(&mut buf[start..]);
+                buf.truncate(start + read.as_ref().map_or(0, |n| *n));
+                return Poll::Ready(read);
+            }
+            // A close_notify, or TCP closed without one: for a WebSocket the Close frame (or
+            // its absence) says how it ended, so either is just the end of the stream.
+            if state.peer_has_closed() || self.eof {
+                return Poll::Ready(Ok(0));
             }
             // Output rustls made while reading (alerts, key updates) leaves first; if the
             // transport cannot take it now, reading goes on and a later call retries.
             if let Poll::Ready(Err(error)) = self.poll_push(cx) {
                 return Poll::Ready(Err(error));
-            }
-            if self.eof {
-                return Poll::Ready(Ok(0));
             }
             ready!(self.poll_pull(cx))?;
         }
