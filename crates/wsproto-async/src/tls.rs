@@ -92,6 +92,7 @@ impl<T: Transport> TlsStream<T> {
             }
             loop {
                 self.incoming.clear();
+                self.incoming.reserve(READ_CHUNK);
                 match ready!(self.io.poll_read_buf(cx, &mut self.incoming, READ_CHUNK)) {
                     Ok(0) | Err(_) => return Poll::Ready(()),
                     Ok(_) => {}
@@ -151,6 +152,8 @@ impl<T: Transport> TlsStream<T> {
     /// Reads ciphertext once and hands it to rustls; at the end of the stream, tells rustls.
     fn poll_pull(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         if self.incoming.is_empty() {
+            // The transport reads into spare capacity only: offer room for a whole record.
+            self.incoming.reserve(READ_CHUNK);
             let n = ready!(self.io.poll_read_buf(cx, &mut self.incoming, READ_CHUNK))?;
             if n == 0 {
                 self.eof = true;
