@@ -1,6 +1,12 @@
 //! Real peers — Python `websockets`, Node `ws` and headless Chromium — run as child processes
 //! against our adapters, in both directions. The programs live in `tests/peers/`.
 //!
+//! A [`Mode`] says how a Python or Node run is set up: plain `ws://` or `wss://`, with
+//! permessage-deflate or without. Over TLS the test makes a CA and a loopback certificate
+//! ([`PemFiles`]) and hands the peer program their paths — `server --tls-cert F --tls-key F`,
+//! `client URL --ca F`, the same flags for both programs — while our side gets them as
+//! [`ServerTls`] / [`ClientTls`].
+//!
 //! Where the peers are comes from the environment `scripts/test.sh` sets after installing
 //! them: `WSPROTO_PYTHON` (the venv's python with `websockets`), `WSPROTO_NODE_DIR` (the folder
 //! whose `node_modules` holds `ws` and `playwright-core`; `node` itself comes from `PATH`),
@@ -11,6 +17,7 @@
 //! every wait — for a port, for a peer client, for one of our clients — ends within
 //! [`PEER_LIMIT`].
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -20,8 +27,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use wsproto_core::{Bytes, CloseCode, Event, Message, MessageKind};
+use wsproto_tokio::{ClientConfig, ClientTls, DeflateConfig};
 
-use crate::{CLOSE_WITH, Client, ClientKind, ServerKind};
+use crate::certs::PemFiles;
+use crate::{CLOSE_WITH, Client, ClientKind, ServerKind, client_config, echo_config};
 
 /// The longest any single wait on a peer may take.
 pub const PEER_LIMIT: Duration = Duration::from_secs(60);
@@ -33,6 +42,72 @@ const CLIENT_CLOSE: (u16, &str) = (4001, "bye");
 /// The close a client asks the server for with [`CLOSE_WITH`].
 const SERVER_CLOSE: (u16, &str) = (4002, "later");
 
+/// How one interop run is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mode {
+    /// `wss://` with certificates the test makes, instead of `ws://`.
+    pub tls: bool,
+    /// permessage-deflate offered, accepted and required to be in use, instead of declined.
+    pub deflate: bool,
+}
+
+impl Mode {
+    /// `ws://`, no compression.
+    pub const PLAIN: Self = Self {
+        tls: false,
+        deflate: false,
+    };
+    /// `ws://` with permessage-deflate.
+    pub const DEFLATE: Self = Self {
+        tls: false,
+        deflate: true,
+    };
+    /// `wss://`, no compression.
+    pub const TLS: Self = Self {
+        tls: true,
+        deflate: false,
+    };
+    /// `wss://` with permessage-deflate.
+    pub const TLS_DEFLATE: Self = Self {
+        tls: true,
+        deflate: true,
+    };
+
+    /// The certificates of a TLS run, written for the peer program; `None` when plain.
+    fn pem_files(self) -> Result<Option<PemFiles>, String> {
+        if !self.tls {
+            return Ok(None);
+        }
+        PemFiles::loopback()
+            .map(Some)
+            .map_err(|e| format!("cannot write the test certificates: {e}"))
+    }
+
+    /// Our deflate settings for this run.
+    fn deflate_config(self) -> Option<DeflateConfig> {
+        self.deflate.then(DeflateConfig::default)
+    }
+}
+
+/// The peer server's TLS flags (the same for Python and Node): present `pem`'s loopback
+/// certificate. None for a plain run.
+fn server_tls_args(pem: Option<&PemFiles>) -> Vec<OsString> {
+    pem.map_or_else(Vec::new, |pem| {
+        vec![
+            "--tls-cert".into(),
+            pem.cert_path().into(),
+            "--tls-key".into(),
+            pem.key_path().into(),
+        ]
+    })
+}
+
+/// The peer client's TLS flags (the same for Python and Node): trust only `pem`'s CA. None
+/// for a plain run.
+fn client_tls_args(pem: Option<&PemFiles>) -> Vec<OsString> {
+    pem.map_or_else(Vec::new, |pem| vec!["--ca".into(), pem.ca_path().into()])
+}
+
 /// A real WebSocket implementation that can be an echo server and a checking client.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Peer {
@@ -43,9 +118,10 @@ pub enum Peer {
 }
 
 impl Peer {
-    /// The command running this peer's program with `args` (`server`, or `client URL`);
-    /// with `deflate` its server accepts permessage-deflate and its client requires it.
-    fn command(self, args: &[&str], deflate: bool) -> Result<Command, String> {
+    /// The command running this peer's program with `args` (`server`, or `client URL`, then
+    /// any TLS flags); with `deflate` its server accepts permessage-deflate and its client
+    /// requires it.
+    fn command(self, args: &[OsString], deflate: bool) -> Result<Command, String> {
         let mut command = match self {
             Self::Python => {
                 let python = env_program(
@@ -70,14 +146,20 @@ impl Peer {
         Ok(command)
     }
 
-    /// Starts this peer's echo server; returns it (killed on drop) and its `ws://` URL.
-    fn start_echo(self, deflate: bool) -> Result<(ChildGuard, String), String> {
-        let mut server = ChildGuard::spawn(
-            &format!("{self:?} server"),
-            self.command(&["server"], deflate)?,
-        )?;
+    /// Starts this peer's echo server, presenting `pem`'s certificate if given; returns it
+    /// (killed on drop) and its URL, `wss://` with a certificate and `ws://` without.
+    fn start_echo(
+        self,
+        deflate: bool,
+        pem: Option<&PemFiles>,
+    ) -> Result<(ChildGuard, String), String> {
+        let mut args = vec![OsString::from("server")];
+        args.extend(server_tls_args(pem));
+        let mut server =
+            ChildGuard::spawn(&format!("{self:?} server"), self.command(&args, deflate)?)?;
         let port = server.wait_for_line(|line| line.strip_prefix("PORT ").map(str::to_owned))?;
-        Ok((server, format!("ws://127.0.0.1:{port}/")))
+        let scheme = if pem.is_some() { "wss" } else { "ws" };
+        Ok((server, format!("{scheme}://127.0.0.1:{port}/")))
     }
 }
 
@@ -288,15 +370,25 @@ fn at(step: &Step, name: &'static str) {
 
 /// Direction one: the peer's checking client against our echo server on `server`.
 /// The peer checks text, binary, 1 MiB and 16 MiB echoes, a fragmented message, a ping and
-/// its pong, subprotocol negotiation, the echo of its 4001 close, and a `close-with` close.
+/// its pong, subprotocol negotiation, the echo of its 4001 close, and a `close-with` close;
+/// over TLS also that the connection is TLS with ALPN `http/1.1`.
 ///
-/// With `deflate` our server accepts permessage-deflate and the peer requires it to be
-/// negotiated (both peers offer it by default); without, the offer must be declined.
-pub fn peer_client_against(peer: Peer, server: ServerKind, deflate: bool) -> Result<(), String> {
-    let url = server.start_echo_with(deflate);
+/// With `mode.deflate` our server accepts permessage-deflate and the peer requires it to be
+/// negotiated (both peers offer it by default); without, the offer must be declined. With
+/// `mode.tls` our server presents a fresh certificate and the peer trusts only its CA.
+pub fn peer_client_against(peer: Peer, server: ServerKind, mode: Mode) -> Result<(), String> {
+    let pem = mode.pem_files()?;
+    let mut config = echo_config().deflate(mode.deflate_config());
+    if let Some(pem) = &pem {
+        let tls = pem.leaf().server_tls().map_err(|e| e.to_string())?;
+        config = config.tls(tls);
+    }
+    let url = server.start_echo_config(config);
+    let mut args = vec![OsString::from("client"), OsString::from(url)];
+    args.extend(client_tls_args(pem.as_ref()));
     ChildGuard::spawn(
         &format!("{peer:?} client -> {server:?} server"),
-        peer.command(&["client", &url], deflate)?,
+        peer.command(&args, mode.deflate)?,
     )?
     .expect_exit("PASS")
 }
@@ -304,17 +396,23 @@ pub fn peer_client_against(peer: Peer, server: ServerKind, deflate: bool) -> Res
 /// Direction two: our `client` adapter against the peer's echo server, with the same checks
 /// as [`peer_client_against`].
 ///
-/// With `deflate` our client offers permessage-deflate, the peer's server accepts it, and the
-/// client checks it was negotiated.
-pub fn client_against_peer(client: ClientKind, peer: Peer, deflate: bool) -> Result<(), String> {
-    let (server, url) = peer.start_echo(deflate)?;
+/// With `mode.deflate` our client offers permessage-deflate, the peer's server accepts it,
+/// and the client checks it was negotiated. With `mode.tls` the peer's server presents a
+/// fresh certificate and our client trusts only its CA.
+pub fn client_against_peer(client: ClientKind, peer: Peer, mode: Mode) -> Result<(), String> {
+    let pem = mode.pem_files()?;
+    let (server, url) = peer.start_echo(mode.deflate, pem.as_ref())?;
+    let trust = match &pem {
+        Some(pem) => Some(pem.ca().client_tls().map_err(|e| e.to_string())?),
+        None => None,
+    };
     let what = format!("{client:?} client -> {peer:?} server");
     // Our client runs on its own thread so a hang is cut off here; once `server` drops (and
     // the peer is killed) that thread's socket fails and it ends by itself.
     let step: Step = Arc::new(Mutex::new("start"));
     let handle = thread::spawn({
         let step = Arc::clone(&step);
-        move || exchange(client, &url, &step, deflate)
+        move || exchange(client, &url, &step, mode.deflate, trust)
     });
     let deadline = Instant::now() + PEER_LIMIT;
     while !handle.is_finished() && Instant::now() < deadline {
@@ -395,11 +493,25 @@ fn close_code(code: u16) -> Result<CloseCode, String> {
     CloseCode::new(code).map_err(|e| format!("close code {code}: {e}"))
 }
 
-/// The checks one of our clients runs against any echo server at `url`.
-fn exchange(client: ClientKind, url: &str, step: &Step, deflate: bool) -> Result<(), String> {
+/// The checks one of our clients runs against any echo server at `url`, trusting `trust`
+/// for `wss://` (the bundled roots when `None`).
+fn exchange(
+    client: ClientKind,
+    url: &str,
+    step: &Step,
+    deflate: bool,
+    trust: Option<ClientTls>,
+) -> Result<(), String> {
+    let config = |offer: &[&str], deflate: bool| -> ClientConfig {
+        let config = client_config(offer).deflate(deflate.then(DeflateConfig::default));
+        match &trust {
+            Some(tls) => config.tls(tls.clone()),
+            None => config,
+        }
+    };
     at(step, "connect");
     let mut ws = client
-        .connect_with(url, &OFFER, deflate)
+        .connect_config(url, config(&OFFER, deflate))
         .map_err(|e| format!("connect: {e}"))?;
     let ws = &mut *ws;
     check("subprotocol", ws.subprotocol().as_deref(), Some(OFFER[0]))?;
@@ -440,7 +552,9 @@ fn exchange(client: ClientKind, url: &str, step: &Step, deflate: bool) -> Result
 
     // A second connection, offering nothing and closed by the server on request.
     at(step, "connect 2");
-    let mut ws = client.connect(url).map_err(|e| format!("connect 2: {e}"))?;
+    let mut ws = client
+        .connect_config(url, config(&[], false))
+        .map_err(|e| format!("connect 2: {e}"))?;
     let ws = &mut *ws;
     check("no subprotocol offered", ws.subprotocol(), None)?;
     at(step, "close-with");

@@ -10,20 +10,16 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use wsproto_core::{Bytes, CloseCode, Message};
-use wsproto_tests::certs::{TestCa, Validity};
+use wsproto_tests::certs::{LOOPBACK, TestCa, Validity};
 use wsproto_tests::{ClientKind, ServerKind, client_config, echo_config};
 use wsproto_tokio::{ClientConfig, ClientTls, Error, ServerTls, TlsErrorKind};
 
-/// The names a loopback server's certificate carries.
-const LOOPBACK: [&str; 2] = ["localhost", "127.0.0.1"];
-
 fn serving(ca: &TestCa, names: &[&str], validity: Validity) -> ServerTls {
-    let leaf = ca.server(names, validity);
-    ServerTls::from_pem(leaf.cert_pem.as_bytes(), leaf.key_pem.as_bytes()).expect("server tls")
+    ca.server(names, validity).server_tls().expect("server tls")
 }
 
 fn trusting(ca: &TestCa) -> ClientTls {
-    ClientTls::with_ca_pem(ca.ca_pem.as_bytes()).expect("client tls")
+    ca.client_tls().expect("client tls")
 }
 
 /// Connects with tokio and returns the error, which must come within a few seconds.

@@ -1,7 +1,12 @@
 // A real-peer interop program on Node `ws`.
 //
-//   node peer.mjs server       echo server on 127.0.0.1:0; prints `PORT <n>` then serves
-//   node peer.mjs client URL   runs the interop checks against an echo server at URL
+//   node peer.mjs server [--tls-cert PEM --tls-key PEM]
+//       echo server on 127.0.0.1:0; prints `PORT <n>` then serves, over TLS (wss://) with that
+//       certificate chain and key when given
+//   node peer.mjs client URL [--ca PEM]
+//       runs the interop checks against an echo server at URL; for wss:// it trusts only the
+//       CA certificates in --ca when given (else Node's) and also checks that the connection
+//       is TLS with ALPN `http/1.1`
 //
 // The server repeats text as text and binary as binary, negotiates the subprotocols
 // "chat.v1"/"chat.v2" (the client's first supported one), and answers the text
@@ -10,9 +15,13 @@
 // The client exits 0 when every check passed, else prints `FAIL <check>: <why>` and exits 1.
 // Every step is bounded by STEP_TIMEOUT_MS.
 
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 
 // `ws` comes from $WSPROTO_NODE_DIR/node_modules (default: this file's folder).
 const nodeDir = process.env.WSPROTO_NODE_DIR || dirname(fileURLToPath(import.meta.url));
@@ -33,16 +42,30 @@ function pattern(size) {
 // negotiated; otherwise the server declines it and the client requires it to be absent.
 const DEFLATE = process.env.WSPROTO_DEFLATE === '1';
 
-function runServer() {
+// Offered by the client and the server: the WebSocket opening is an HTTP/1.1 request.
+const ALPN = 'http/1.1';
+
+/** The HTTP server the WebSocket server upgrades from: https with `cert` and `key` (PEM file
+ * paths) when given, else plain http. */
+function httpServer(cert, key) {
+  if (cert === undefined) return createHttpServer();
+  return createHttpsServer({
+    cert: readFileSync(cert),
+    key: readFileSync(key),
+    ALPNProtocols: [ALPN],
+  });
+}
+
+function runServer(cert, key) {
+  const http = httpServer(cert, key);
   const server = new WebSocketServer({
-    host: '127.0.0.1',
-    port: 0,
+    server: http,
     maxPayload: MAX_PAYLOAD,
     perMessageDeflate: DEFLATE,
     // `protocols` is a Set in the client's order of preference.
     handleProtocols: (protocols) => [...protocols].find((p) => SUPPORTED.includes(p)) ?? false,
   });
-  server.on('listening', () => console.log(`PORT ${server.address().port}`));
+  http.listen(0, '127.0.0.1', () => console.log(`PORT ${http.address().port}`));
   server.on('connection', (ws) => {
     ws.on('error', () => {});
     ws.on('message', (data, isBinary) => {
@@ -102,14 +125,29 @@ async function echoCheck(ws, check, message) {
   expect(check, await recv(ws, check), message);
 }
 
-async function open(url, protocols) {
-  const ws = new WebSocket(url, protocols, { maxPayload: MAX_PAYLOAD, handshakeTimeout: STEP_TIMEOUT_MS });
+/** Connection options offering ALPN (used by wss:// only) and trusting only the CA
+ * certificates in the file `ca` (Node's own when undefined). */
+function clientTls(ca) {
+  return { ALPNProtocols: [ALPN], ...(ca === undefined ? {} : { ca: readFileSync(ca) }) };
+}
+
+/** Opens a connection; a wss:// one must be TLS with ALPN http/1.1, a ws:// one plain. */
+async function open(url, protocols, tls) {
+  const ws = new WebSocket(url, protocols, {
+    maxPayload: MAX_PAYLOAD,
+    handshakeTimeout: STEP_TIMEOUT_MS,
+    ...tls,
+  });
+  let socket = null;
+  ws.once('upgrade', (response) => { socket = response.socket; });
   await once(ws, 'open', 'connect');
+  expect('TLS in use', Boolean(socket && socket.encrypted), url.startsWith('wss://'));
+  if (socket && socket.encrypted) expect('ALPN', socket.alpnProtocol, ALPN);
   return ws;
 }
 
-async function runClient(url) {
-  let ws = await open(url, ['chat.v2', 'chat.v1']);
+async function runClient(url, tls) {
+  let ws = await open(url, ['chat.v2', 'chat.v1'], tls);
   expect('subprotocol', ws.protocol, 'chat.v2');
   expect('permessage-deflate negotiated', ws.extensions.includes('permessage-deflate'), DEFLATE);
   await echoCheck(ws, 'text', 'héllo ✓');
@@ -127,7 +165,7 @@ async function runClient(url) {
   ws.close(4001, 'bye');
   expect('close echo', (await closed)[0], 4001);
 
-  ws = await open(url, []);
+  ws = await open(url, [], tls);
   expect('no subprotocol offered', ws.protocol, '');
   const serverClose = once(ws, 'close', 'close-with');
   let unexpected = null;
@@ -139,15 +177,28 @@ async function runClient(url) {
   expect('server close reason', reason.toString('utf8'), 'later');
 }
 
-const [mode, url] = process.argv.slice(2);
-if (mode === 'server') {
-  runServer();
-} else if (mode === 'client' && url) {
-  runClient(url).then(
+const USAGE = 'usage: node peer.mjs server [--tls-cert PEM --tls-key PEM]\n'
+  + '       node peer.mjs client URL [--ca PEM]';
+const FLAGS = { 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, ca: { type: 'string' } };
+let parsed;
+try {
+  parsed = parseArgs({ allowPositionals: true, options: FLAGS });
+} catch (err) {
+  console.error(`${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+const [mode, url, ...extra] = parsed.positionals;
+const { 'tls-cert': cert, 'tls-key': key, ca } = parsed.values;
+const serverArgs = url === undefined && ca === undefined && (cert === undefined) === (key === undefined);
+const clientArgs = url !== undefined && extra.length === 0 && cert === undefined && key === undefined;
+if (mode === 'server' && serverArgs) {
+  runServer(cert, key);
+} else if (mode === 'client' && clientArgs) {
+  runClient(url, clientTls(ca)).then(
     () => { console.log('PASS'); process.exit(0); },
     (err) => { console.log(`FAIL ${err instanceof CheckFailed ? err.message : err.stack}`); process.exit(1); },
   );
 } else {
-  console.error('usage: node peer.mjs server | node peer.mjs client URL');
+  console.error(USAGE);
   process.exit(2);
 }
