@@ -44,8 +44,8 @@ Options:
                           certificate chain in FILE, leaf first; needs --tls-key
   --tls-key FILE          The PEM private key of --tls-cert's certificate
   --tls-self-signed       Serve wss:// with a certificate made at startup for localhost,
-                          127.0.0.1, ::1 and the --bind host; no client trusts it: use
-                          connect --insecure, or Chromium's
+                          127.0.0.1, ::1 and the --bind host (unless 0.0.0.0 or ::); no
+                          client trusts it: use connect --insecure, or Chromium's
                           --ignore-certificate-errors-spki-list=SPKI
   -h, --help              Show this help
 
