@@ -1,7 +1,7 @@
 // Headless Chromium against `wsproto serve`'s test page, in one of two ways:
 //
-//   node browser.mjs http://127.0.0.1:PORT/?selftest [EXPECTED-VERDICT]
-//   node browser.mjs http://127.0.0.1:PORT/ [EXPECTED-VERDICT] [SUBPROTOCOL]
+//   node browser.mjs http[s]://127.0.0.1:PORT/?selftest [EXPECTED-VERDICT]
+//   node browser.mjs http[s]://127.0.0.1:PORT/ [EXPECTED-VERDICT] [SUBPROTOCOL]
 //
 // With `?selftest` the page runs its self-test on load (a text and a 1 MiB binary echo over
 // the browser's own WebSocket); this waits at most 30 s for `#status` to start with SELFTEST
@@ -21,7 +21,15 @@
 // /usr/bin/chromium). Chromium offers permessage-deflate: a plain `wsproto serve` must
 // decline it (the verdict then ends in `no-extensions`); `wsproto serve --deflate` must
 // accept it (expect `SELFTEST PASS permessage-deflate`).
+//
+// Over https (`wsproto serve --tls-cert …` or `--tls-self-signed`), Chromium trusts the
+// server's certificate by the base64 SHA-256 of its public key (SubjectPublicKeyInfo),
+// passed as --ignore-certificate-errors-spki-list: $WSPROTO_TRUST_SPKI gives the hash as it
+// is (what `serve` prints on stderr); $WSPROTO_TRUST_CERT names a PEM certificate whose hash
+// this computes.
 
+import { createHash, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,8 +40,17 @@ const { chromium } = createRequire(join(nodeDir, 'package.json'))('playwright-co
 const TIMEOUT_MS = 30_000;
 const [url, expected = 'SELFTEST PASS no-extensions', subprotocol = ''] = process.argv.slice(2);
 if (!url) {
-  console.error('usage: node browser.mjs http://127.0.0.1:PORT/[?selftest] [EXPECTED] [SUBPROTOCOL]');
+  console.error('usage: node browser.mjs http[s]://127.0.0.1:PORT/[?selftest] [EXPECTED] [SUBPROTOCOL]');
   process.exit(2);
+}
+
+// The public key hash Chromium is told to trust, from the environment; null over http.
+function trustedSpki() {
+  if (process.env.WSPROTO_TRUST_SPKI) return process.env.WSPROTO_TRUST_SPKI;
+  if (!process.env.WSPROTO_TRUST_CERT) return null;
+  const cert = new X509Certificate(readFileSync(process.env.WSPROTO_TRUST_CERT));
+  const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
+  return createHash('sha256').update(spki).digest('base64');
 }
 
 // Waits until `#id`'s text passes `test` (a RegExp or a prefix); returns the text.
@@ -128,12 +145,15 @@ async function driveControls(page) {
 let browser = null;
 let verdict = '';
 try {
+  const args = [
+    '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  ];
+  const spki = trustedSpki();
+  if (spki) args.push(`--ignore-certificate-errors-spki-list=${spki}`);
   browser = await chromium.launch({
     executablePath: process.env.WSPROTO_CHROMIUM || '/usr/bin/chromium',
-    args: [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    ],
+    args,
     timeout: TIMEOUT_MS,
   });
   const page = await browser.newPage();

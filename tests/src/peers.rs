@@ -315,6 +315,24 @@ impl ChildGuard {
         }
     }
 
+    /// Waits (at most [`PEER_LIMIT`]) for a stderr line that `parse` accepts (stderr is
+    /// also kept whole for [`failure`](Self::failure)).
+    pub fn wait_for_stderr<T>(&self, parse: impl Fn(&str) -> Option<T>) -> Result<T, String> {
+        let deadline = Instant::now() + PEER_LIMIT;
+        loop {
+            let stderr = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+            // Only whole lines: the last one may still be arriving.
+            let whole = stderr.rsplit_once('\n').map_or("", |(lines, _)| lines);
+            if let Some(found) = whole.lines().find_map(&parse) {
+                return Ok(found);
+            }
+            if Instant::now() > deadline {
+                return Err(self.failure(&format!("no expected stderr line within {PEER_LIMIT:?}")));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Waits (at most [`PEER_LIMIT`]) for the process to exit, and succeeds if it exited 0
     /// with `verdict` as its last stdout line.
     pub fn expect_exit(mut self, verdict: &str) -> Result<(), String> {
@@ -574,101 +592,10 @@ fn exchange(
     )
 }
 
-/// The `wsproto serve --runtime` name of a server adapter.
-fn cli_runtime(server: ServerKind) -> &'static str {
-    match server {
-        ServerKind::Tokio => "tokio",
-        ServerKind::Smol => "smol",
-        ServerKind::AsyncStd => "async-std",
-        ServerKind::Blocking => "blocking",
-    }
-}
-
-/// Headless Chromium against the real `wsproto serve` binary on `server`'s runtime: the test
-/// page's self-test (a text and a 1 MiB binary echo) must pass, with permessage-deflate —
-/// which Chromium offers — declined.
-///
-/// With `deflate`, `wsproto serve --deflate` must accept Chromium's offer and the self-test
-/// runs compressed (the page reports `permessage-deflate`).
-pub fn browser_against(server: ServerKind, deflate: bool) -> Result<(), String> {
-    let (serve, page) = serve_page(server, deflate, &[])?;
-    run_browser(server, &serve, &format!("{page}?selftest"), deflate, &[])
-}
-
-/// Headless Chromium clicking through the test page of `wsproto serve -s wsproto.test` on
-/// `server`'s runtime, at the address serve prints on its second line: connect with that
-/// subprotocol (the status must name it and the extensions), send a text and a binary
-/// message and see their echoes in the log, measure an echo round trip, check the counters,
-/// run the self-test from its button, disconnect.
-pub fn browser_controls_against(server: ServerKind, deflate: bool) -> Result<(), String> {
-    const PROTOCOL: &str = "wsproto.test";
-    let (serve, page) = serve_page(server, deflate, &["--subprotocol", PROTOCOL])?;
-    run_browser(server, &serve, &page, deflate, &[PROTOCOL])
-}
-
-/// Starts `wsproto serve` on `server`'s runtime with `flags`; returns it and the test page's
-/// address from its second stdout line (after checking the first).
-fn serve_page(
-    server: ServerKind,
-    deflate: bool,
-    flags: &[&str],
-) -> Result<(ChildGuard, String), String> {
-    let bin = env_program(
-        "WSPROTO_BIN",
-        "build the binary (cargo build -p wsproto-cli) and set WSPROTO_BIN=target/debug/wsproto",
-    )?;
-    let mut serve = Command::new(bin);
-    serve
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--runtime",
-            cli_runtime(server),
-        ])
-        .args(flags);
-    if deflate {
-        serve.arg("--deflate");
-    }
-    let mut serve = ChildGuard::spawn(
-        &format!("wsproto serve --runtime {}", cli_runtime(server)),
-        serve,
-    )?;
-    let ws =
-        serve.wait_for_line(|line| line.strip_prefix("listening on ws://").map(str::to_owned))?;
-    let page = serve.wait_for_line(|line| line.strip_prefix("test page: ").map(str::to_owned))?;
-    if page != format!("http://{ws}") {
-        return Err(serve.failure(&format!("test page {page:?} is not at http://{ws}")));
-    }
-    Ok((serve, page))
-}
-
-/// Runs `tests/peers/browser.mjs` on `url` (with `extra` arguments after the verdict); the
-/// self-test's verdict must name the extension `deflate` says is in use.
-fn run_browser(
-    server: ServerKind,
-    serve: &ChildGuard,
-    url: &str,
-    deflate: bool,
-    extra: &[&str],
-) -> Result<(), String> {
-    let chromium = env_program(
-        "WSPROTO_CHROMIUM",
-        "install Chromium (apt-get install chromium)",
-    )?;
-    let expected = if deflate {
-        "SELFTEST PASS permessage-deflate"
-    } else {
-        "SELFTEST PASS no-extensions"
-    };
-    let mut browser = node_command()?;
-    browser
-        .arg(repo_root().join("tests/peers/browser.mjs"))
-        .arg(url)
-        .arg(expected)
-        .args(extra)
-        .env("WSPROTO_CHROMIUM", &chromium);
-    ChildGuard::spawn(&format!("Chromium -> {server:?} serve"), browser)?
-        .expect_exit(expected)
-        .map_err(|e| format!("{e}\n{}", serve.failure("server output")))
-}
+// Chromium against `wsproto serve`, over http and https: its own file, with this module's
+// child processes and program lookup.
+mod browser;
+pub use browser::{
+    browser_against, browser_against_self_signed, browser_against_tls, browser_controls_against,
+    browser_controls_against_tls,
+};

@@ -5,7 +5,9 @@
 //! `wsproto serve` on each runtime: the test page's self-test on load (`?selftest`), and a
 //! person's clicks through its controls (connect, send, echo round trip, self-test button,
 //! disconnect). Every case runs with permessage-deflate declined, and (`_deflate`) negotiated
-//! and in use (the clicks once, on tokio: the page is the same on every runtime).
+//! and in use (the clicks once, on tokio: the page is the same on every runtime). Chromium
+//! also loads the page over https from `wsproto serve` with a certificate (`_tls`,
+//! `_self_signed`) and runs the self-test over wss://.
 //! The Python and Node cases run again over `wss://` (`_tls`, `_tls_deflate`) with a CA and
 //! certificate the test makes: the peer trusts only that CA, and its client also checks ALPN
 //! `http/1.1`.
@@ -14,7 +16,9 @@
 //! these tests read; without them every test here fails saying what to install.
 
 use wsproto_tests::peers::{
-    Mode, Peer, browser_against, browser_controls_against, client_against_peer, peer_client_against,
+    Mode, Peer, browser_against, browser_against_self_signed, browser_against_tls,
+    browser_controls_against, browser_controls_against_tls, client_against_peer,
+    peer_client_against,
 };
 use wsproto_tests::{ClientKind, ServerKind};
 
@@ -118,4 +122,18 @@ interop! {
     smol_to_node_server_tls_deflate: client_against_peer(ClientKind::Smol, Peer::Node, Mode::TLS_DEFLATE);
     async_std_to_node_server_tls_deflate: client_against_peer(ClientKind::AsyncStd, Peer::Node, Mode::TLS_DEFLATE);
     blocking_to_node_server_tls_deflate: client_against_peer(ClientKind::Blocking, Peer::Node, Mode::TLS_DEFLATE);
+}
+
+// Chromium over https: the page from `wsproto serve --tls-cert … --tls-key …` (a test CA's
+// certificate, trusted by its public key hash) and its self-test over wss://, on every
+// runtime, compressed on one; the clicks once; and `--tls-self-signed`, trusted by the hash
+// serve prints.
+interop! {
+    chromium_to_tokio_serve_tls: browser_against_tls(ServerKind::Tokio, false);
+    chromium_to_smol_serve_tls: browser_against_tls(ServerKind::Smol, false);
+    chromium_to_async_std_serve_tls: browser_against_tls(ServerKind::AsyncStd, false);
+    chromium_to_blocking_serve_tls: browser_against_tls(ServerKind::Blocking, false);
+    chromium_to_tokio_serve_tls_deflate: browser_against_tls(ServerKind::Tokio, true);
+    chromium_clicks_through_the_page_on_tokio_serve_tls: browser_controls_against_tls(ServerKind::Tokio);
+    chromium_to_tokio_serve_self_signed: browser_against_self_signed(ServerKind::Tokio);
 }

@@ -21,12 +21,12 @@ use futures_channel::oneshot;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use wsproto_async::{
-    ClientConfig, DeflateConfig, Error, HandshakeInfo, ReadHalf, Transport, WriteHalf,
+    ClientConfig, DeflateConfig, Error, HandshakeInfo, ReadHalf, TlsErrorKind, Transport, WriteHalf,
 };
 use wsproto_core::handshake::HandshakeError;
 use wsproto_core::{Config, Event};
 
-use crate::args::{ConnectArgs, Runtime};
+use crate::args::{ConnectArgs, Runtime, Trust};
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::input::{self, Input, Position};
@@ -42,6 +42,8 @@ const INTERRUPT_GRACE: Duration = Duration::from_secs(3);
 /// What a session starts with, on any runtime.
 struct Start<'a> {
     args: &'a ConnectArgs,
+    /// The client options the flags ask for ([`options`]).
+    options: ClientConfig,
     input: Input,
     console: Console,
     /// One-shot mode: when to close.
@@ -50,6 +52,20 @@ struct Start<'a> {
 
 /// Runs the session on the chosen runtime and returns its exit status.
 pub(crate) fn run(args: &ConnectArgs) -> Exit {
+    let options = match options(args) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("wsproto: {message}");
+            return Exit::Usage;
+        }
+    };
+    if args.trust == Trust::Insecure {
+        eprintln!(
+            "wsproto: WARNING: --insecure: the server's certificate is not checked (any issuer, \
+             any name, expired or not); the connection is encrypted but anyone on the path can \
+             pretend to be the server. For testing only."
+        );
+    }
     let stop = on_stop_or_exit(INTERRUPT_GRACE, Exit::Interrupted.code());
     let console = Console::new(args.mode, args.show_ping_pong);
     let input = match &args.execute {
@@ -58,6 +74,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Exit {
     };
     let start = Start {
         args,
+        options,
         input,
         console,
         replies: args.execute.as_ref().map(Replies::new),
@@ -70,12 +87,15 @@ pub(crate) fn run(args: &ConnectArgs) -> Exit {
     }
 }
 
-/// The client options the flags ask for.
-fn options(args: &ConnectArgs) -> ClientConfig {
+/// The client options the flags ask for; an error names a `--ca` file that cannot be used.
+fn options(args: &ConnectArgs) -> Result<ClientConfig, String> {
     let config = Config::default().keepalive_interval(args.ping_interval);
     let mut options = ClientConfig::default()
         .config(config)
         .deflate(args.deflate.then(DeflateConfig::default));
+    if let Some(tls) = crate::tls::client(&args.trust)? {
+        options = options.tls(tls);
+    }
     if let Some(timeout) = args.connect_timeout {
         options = options.handshake_timeout(timeout);
     }
@@ -85,11 +105,13 @@ fn options(args: &ConnectArgs) -> ClientConfig {
     for (name, value) in &args.headers {
         options = options.header(name, value);
     }
-    options
+    Ok(options)
 }
 
 /// Reports a failed connect: what the user typed (URL, header) is a usage error, the rest
-/// (refused, unreachable, handshake rejected or timed out) a connect failure.
+/// (refused, unreachable, handshake rejected or timed out, a certificate the TLS handshake
+/// refused) a connect failure. A TLS failure is the library's message — the host and the
+/// certificate problem — with what to do about it.
 fn connect_failed(console: &Console, url: &str, error: &Error) -> Exit {
     let (exit, message) = match error {
         Error::Handshake(HandshakeError::InvalidUrl(why)) => {
@@ -102,11 +124,34 @@ fn connect_failed(console: &Console, url: &str, error: &Error) -> Exit {
             Exit::Usage,
             format!("{url}: this build has no TLS (the `tls` feature is off)"),
         ),
+        Error::Tls(tls) => (
+            Exit::Connect,
+            format!("{url}: {tls}{}", tls_hint(tls.kind())),
+        ),
         _ => (Exit::Connect, format!("{url}: {error}")),
     };
     console.finish();
     eprintln!("wsproto: {message}");
     exit
+}
+
+/// What to do about a certificate the TLS handshake refused.
+fn tls_hint(kind: &TlsErrorKind) -> &'static str {
+    match kind {
+        TlsErrorKind::UnknownIssuer => {
+            "; trust the authority that signed it with --ca FILE (or skip the check with \
+             --insecure, for testing only)"
+        }
+        TlsErrorKind::NameMismatch => {
+            "; connect by a name the certificate lists (or skip the check with --insecure, \
+             for testing only)"
+        }
+        TlsErrorKind::Expired | TlsErrorKind::NotYetValid => {
+            "; the server needs a current certificate (check this machine's clock too)"
+        }
+        TlsErrorKind::NotTls => "; is it a ws:// server?",
+        _ => "",
+    }
 }
 
 /// Says what the handshake settled: `connected to URL (subprotocol …, extensions …)`.
@@ -136,11 +181,12 @@ struct Progress {
 async fn session<R: AsyncRt>(start: Start<'_>, mut stop: oneshot::Receiver<()>) -> Exit {
     let Start {
         args,
+        options,
         mut input,
         console,
         mut replies,
     } = start;
-    let ws = match wsproto_async::connect_with::<R>(&args.url, options(args)).await {
+    let ws = match wsproto_async::connect_with::<R>(&args.url, options).await {
         Ok(ws) => ws,
         Err(error) => return connect_failed(&console, &args.url, &error),
     };

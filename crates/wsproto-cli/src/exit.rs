@@ -15,9 +15,11 @@ pub(crate) enum Exit {
     Success,
     /// Anything not covered below (a runtime that cannot start, a server that cannot bind).
     Failure,
-    /// Bad arguments: an unknown flag, a missing value, an invalid URL or header.
+    /// Bad arguments: an unknown flag, a missing value, an invalid URL or header, a
+    /// certificate, key or CA file that cannot be used.
     Usage,
-    /// The server could not be reached or the opening handshake failed (refused, timed out).
+    /// The server could not be reached or the opening handshake failed (refused, timed out,
+    /// or the TLS handshake: a certificate problem, a server that does not speak TLS).
     Connect,
     /// The connection did not end normally: the server closed with a code other than 1000 or
     /// 1001, the connection broke or ended without a Close, or input that was read could not

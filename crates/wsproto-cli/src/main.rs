@@ -3,7 +3,9 @@
 //!
 //! ```text
 //! wsproto serve [--bind ADDR] [--runtime R] [--mode echo|broadcast] [-s P]... [-H 'N: V']... [-v]
+//!               [--tls-cert FILE --tls-key FILE | --tls-self-signed]
 //! wsproto connect URL [--runtime R] [-b|--raw] [-s P]... [-H 'N: V']... [-x MSG]...
+//!                 [--ca FILE | --insecure]
 //! wsproto autobahn-client [--url URL] [--agent NAME] [--runtime R]
 //! wsproto help [COMMAND]
 //! ```
@@ -22,6 +24,7 @@ mod page;
 mod rt;
 mod serve;
 mod signal;
+mod tls;
 
 use args::{Command, parse};
 use exit::Exit;

@@ -1,6 +1,7 @@
 //! `wsproto connect` flags.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use wsproto_core::handshake::{ClientRequest, HandshakeError};
@@ -26,6 +27,19 @@ pub(crate) struct ConnectArgs {
     pub(crate) show_ping_pong: bool,
     /// `-x`: send these instead of reading stdin.
     pub(crate) execute: Option<Execute>,
+    /// Which server certificates a `wss://` connection accepts (`--ca`, `--insecure`).
+    pub(crate) trust: Trust,
+}
+
+/// What a `wss://` connection trusts.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Trust {
+    /// The bundled Mozilla roots (the default).
+    Bundled,
+    /// `--ca FILE`: the certificate authorities in this PEM file, instead of the roots.
+    Ca(PathBuf),
+    /// `--insecure`: any certificate, for testing only.
+    Insecure,
 }
 
 /// One-shot mode (`-x`): what to send and when to stop waiting for replies.
@@ -56,6 +70,7 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
         ping_interval: None,
         show_ping_pong: false,
         execute: None,
+        trust: Trust::Bundled,
     };
     let (mut messages, mut wait, mut count) = (Vec::new(), None, None);
     let mut flags = Flags::new(args);
@@ -92,6 +107,18 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
                 connect.ping_interval = Some(seconds("--ping-interval", &raw, false)?);
             }
             "--show-ping-pong" => connect.show_ping_pong = true,
+            "--ca" | "--insecure" => {
+                let trust = match flag.as_str() {
+                    "--ca" => Trust::Ca(PathBuf::from(flags.value("--ca", inline)?)),
+                    _ => Trust::Insecure,
+                };
+                if connect.trust != Trust::Bundled && connect.trust != trust {
+                    return Err(UsageError(
+                        "connect: --ca and --insecure cannot be combined".into(),
+                    ));
+                }
+                connect.trust = trust;
+            }
             "-x" | "--execute" => messages.push(flags.value("--execute", inline)?),
             "-w" | "--wait" => {
                 let raw = flags.value("--wait", inline)?;
@@ -133,7 +160,18 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
     connect.url =
         url.ok_or_else(|| UsageError("connect: missing URL (e.g. ws://127.0.0.1:9001/)".into()))?;
     check_url(&connect.url)?;
+    if connect.trust != Trust::Bundled && !is_wss(&connect.url) {
+        return Err(UsageError(
+            "connect: --ca and --insecure only apply to wss:// URLs".into(),
+        ));
+    }
     Ok(Command::Connect(connect))
+}
+
+/// Whether `url` asks for TLS (the scheme is case-insensitive, RFC 3986 §3.1).
+fn is_wss(url: &str) -> bool {
+    url.get(..6)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("wss://"))
 }
 
 /// Rejects a URL the handshake could not use, as a usage error (not a failed handshake).
@@ -184,6 +222,19 @@ mod tests {
         assert_eq!(c.mode, InputMode::Binary);
         assert_eq!(c.runtime, Runtime::Blocking);
         assert_eq!(connect("connect ws://x/ --raw").mode, InputMode::Raw);
+    }
+
+    #[test]
+    fn trust_flags_choose_what_wss_accepts() {
+        assert_eq!(connect("connect wss://x/").trust, Trust::Bundled);
+        assert_eq!(
+            connect("connect wss://x/ --ca ca.pem").trust,
+            Trust::Ca("ca.pem".into())
+        );
+        assert_eq!(
+            connect("connect WSS://x/ --insecure --insecure").trust,
+            Trust::Insecure
+        );
     }
 
     #[test]
@@ -244,6 +295,13 @@ mod tests {
             ("connect ws://a/ --wait 2", "only apply with -x"),
             ("connect ws://a/ -x hi --count 0", "--count: \"0\""),
             ("connect ws://a/ -c", "unknown option \"-c\""),
+            ("connect wss://a/ --ca", "--ca needs a value"),
+            (
+                "connect wss://a/ --ca ca.pem --insecure",
+                "cannot be combined",
+            ),
+            ("connect ws://a/ --insecure", "only apply to wss:// URLs"),
+            ("connect ws://a/ --ca ca.pem", "only apply to wss:// URLs"),
         ]);
     }
 
@@ -264,6 +322,8 @@ mod tests {
                 "-x, --execute MSG",
                 "-w, --wait SECS",
                 "--count N",
+                "--ca FILE",
+                "--insecure",
                 "-h, --help",
             ],
         );

@@ -20,8 +20,8 @@ Options:
 
 pub(crate) const SERVE_HELP: &str = "\
 Run a WebSocket server. stdout starts with exactly two lines:
-  listening on ws://HOST:PORT/
-  test page: http://HOST:PORT/
+  listening on ws://HOST:PORT/        (wss:// with TLS)
+  test page: http://HOST:PORT/        (https:// with TLS)
 The test page is a small browser client for this server: connect/disconnect, text or
 binary messages, an echo round trip, counters, and a self-test.
 Ctrl-C or SIGTERM closes every connection with 1001 and exits.
@@ -40,7 +40,21 @@ Options:
   -v, --verbose           Log to stderr each connection (peer, subprotocol, extensions), each
                           close (who closed, code, reason) and each refused handshake (peer,
                           reason; plain HTTP requests too)
+  --tls-cert FILE         Serve wss:// (and the test page over https) with the PEM
+                          certificate chain in FILE, leaf first; needs --tls-key
+  --tls-key FILE          The PEM private key of --tls-cert's certificate
+  --tls-self-signed       Serve wss:// with a certificate made at startup for localhost,
+                          127.0.0.1, ::1 and the --bind host (unless 0.0.0.0 or ::); no
+                          client trusts it: use connect --insecure, or Chromium's
+                          --ignore-certificate-errors-spki-list=SPKI
   -h, --help              Show this help
+
+With TLS, stderr says which certificate is served, with its SHA-256 fingerprint and the
+base64 SHA-256 of its public key (SPKI) that Chromium's flag above takes:
+  certificate sha256 fingerprint: AB:CD:...
+  spki sha256 (base64): ...
+A certificate or key file that cannot be read, holds no PEM certificate or key, or a key
+that does not belong to the certificate, is a usage error (exit status 2) naming the file.
 ";
 
 pub(crate) const CONNECT_HELP: &str = "\
@@ -69,6 +83,10 @@ Options:
                           the replies, then close with 1000 and exit
   -w, --wait SECS         With -x: close once no reply came for SECS [default: 1]
   --count N               With -x: close as soon as N replies arrived
+  --ca FILE               wss://: trust the certificate authorities in this PEM file instead
+                          of the bundled Mozilla roots
+  --insecure              wss://: accept any certificate (unknown issuer, another name,
+                          expired): encrypted but not authenticated; for testing only
   -h, --help              Show this help
 
 Text mode (the default) sends each line without its \\n or \\r\\n and needs UTF-8: a line
@@ -82,8 +100,10 @@ messages alone. Ctrl-C closes with 1000; a second Ctrl-C exits at once.
 Exit status:
   0    every input was sent and the connection closed normally (1000, or 1001 from the server)
   1    any other failure (e.g. the runtime could not start)
-  2    usage error: unknown option, missing value, invalid URL or header
-  3    could not connect, or the opening handshake failed (refused, timed out)
+  2    usage error: unknown option, missing value, invalid URL or header, unusable --ca file
+  3    could not connect, or the opening handshake failed (refused, timed out, or TLS:
+       the message names the host and the certificate problem — unknown issuer, name
+       mismatch, expired)
   4    the connection ended abnormally: the server closed with another code (the summary
        says who closed, with code and reason), the connection broke or ended without a
        Close, or input that was read could not be sent before it ended

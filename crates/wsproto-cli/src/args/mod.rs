@@ -11,9 +11,9 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-pub(crate) use connect::{ConnectArgs, Execute};
+pub(crate) use connect::{ConnectArgs, Execute, Trust};
 pub(crate) use help::{AUTOBAHN_HELP, CONNECT_HELP, MAIN_HELP, SERVE_HELP};
-pub(crate) use serve::{Mode, ServeArgs};
+pub(crate) use serve::{Certificate, Mode, ServeArgs};
 
 /// A usage error: what is wrong, and the help text to show with it.
 #[derive(Debug, PartialEq, Eq)]

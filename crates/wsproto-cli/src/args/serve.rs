@@ -1,6 +1,7 @@
 //! `wsproto serve` flags.
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 
 use super::{Command, Flags, Runtime, SERVE_HELP, UsageError, header};
 
@@ -26,6 +27,17 @@ pub(crate) struct ServeArgs {
     pub(crate) headers: Vec<(String, String)>,
     /// Log connections, closes and refused handshakes on stderr (`-v`).
     pub(crate) verbose: bool,
+    /// Serve `wss://` with this certificate; `ws://` when absent.
+    pub(crate) tls: Option<Certificate>,
+}
+
+/// The certificate `serve` presents over TLS.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Certificate {
+    /// `--tls-cert FILE --tls-key FILE`: a PEM chain (leaf first) and its private key.
+    Files { cert: PathBuf, key: PathBuf },
+    /// `--tls-self-signed`: one made at startup.
+    SelfSigned,
 }
 
 /// Default `--max-message` of `serve`: big-message tests need room.
@@ -41,7 +53,9 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
         subprotocols: Vec::new(),
         headers: Vec::new(),
         verbose: false,
+        tls: None,
     };
+    let (mut cert, mut key, mut self_signed) = (None, None, false);
     let mut flags = Flags::new(args);
     while let Some((flag, inline)) = flags.next() {
         match flag.as_str() {
@@ -73,6 +87,9 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
                 .headers
                 .push(header("--header", &flags.value("--header", inline)?)?),
             "-v" | "--verbose" => serve.verbose = true,
+            "--tls-cert" => cert = Some(PathBuf::from(flags.value("--tls-cert", inline)?)),
+            "--tls-key" => key = Some(PathBuf::from(flags.value("--tls-key", inline)?)),
+            "--tls-self-signed" => self_signed = true,
             other => {
                 return Err(UsageError(format!(
                     "serve: unknown option {other:?} (see wsproto serve --help)"
@@ -80,7 +97,30 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
             }
         }
     }
+    serve.tls = certificate(cert, key, self_signed)?;
     Ok(Command::Serve(serve))
+}
+
+/// The certificate the TLS flags ask for: a chain and its key, or a self-signed one.
+fn certificate(
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    self_signed: bool,
+) -> Result<Option<Certificate>, UsageError> {
+    match (cert, key, self_signed) {
+        (None, None, false) => Ok(None),
+        (None, None, true) => Ok(Some(Certificate::SelfSigned)),
+        (Some(cert), Some(key), false) => Ok(Some(Certificate::Files { cert, key })),
+        (_, _, true) => Err(UsageError(
+            "serve: --tls-self-signed cannot be combined with --tls-cert/--tls-key".into(),
+        )),
+        (Some(_), None, _) => Err(UsageError(
+            "serve: --tls-cert needs --tls-key (the certificate's private key)".into(),
+        )),
+        (None, Some(_), _) => Err(UsageError(
+            "serve: --tls-key needs --tls-cert (the certificate chain it belongs to)".into(),
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -116,6 +156,25 @@ mod tests {
         assert_eq!(s.subprotocols, ["chat", "echo"]);
         assert_eq!(s.headers, [("X-A".to_owned(), "1".to_owned())]);
         assert!(s.verbose);
+        assert_eq!(s.tls, None);
+    }
+
+    #[test]
+    fn tls_flags_name_files_or_a_self_signed_certificate() {
+        let Ok(Command::Serve(s)) = run("serve --tls-cert c.pem --tls-key=k.pem") else {
+            panic!()
+        };
+        assert_eq!(
+            s.tls,
+            Some(Certificate::Files {
+                cert: "c.pem".into(),
+                key: "k.pem".into()
+            })
+        );
+        let Ok(Command::Serve(s)) = run("serve --tls-self-signed") else {
+            panic!()
+        };
+        assert_eq!(s.tls, Some(Certificate::SelfSigned));
     }
 
     #[test]
@@ -131,6 +190,13 @@ mod tests {
                 "--header: \"novalue\" is not 'Name: value'",
             ),
             ("serve --frobnicate", "--frobnicate"),
+            ("serve --tls-cert", "--tls-cert needs a value"),
+            ("serve --tls-cert c.pem", "--tls-cert needs --tls-key"),
+            ("serve --tls-key k.pem", "--tls-key needs --tls-cert"),
+            (
+                "serve --tls-self-signed --tls-cert c.pem --tls-key k.pem",
+                "cannot be combined",
+            ),
         ]);
     }
 
@@ -147,6 +213,9 @@ mod tests {
                 "-s, --subprotocol",
                 "-H, --header",
                 "-v, --verbose",
+                "--tls-cert FILE",
+                "--tls-key FILE",
+                "--tls-self-signed",
                 "-h, --help",
             ],
         );

@@ -15,7 +15,7 @@ use wsproto_async::Error;
 use wsproto_core::{CloseCode, Event};
 
 use super::ending::{Ending, InputEnd, our_close};
-use super::{Replies, Start, announce, connect_failed, options};
+use super::{Replies, Start, announce, connect_failed};
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::input::Input;
@@ -53,7 +53,7 @@ enum Sending {
 pub(super) fn session(start: Start<'_>, stop: &AtomicBool) -> Exit {
     let (args, console) = (start.args, &start.console);
     let (mut input, mut replies) = (start.input, start.replies);
-    let mut ws = match wsproto_blocking::connect_with(&args.url, options(args)) {
+    let mut ws = match wsproto_blocking::connect_with(&args.url, start.options) {
         Ok(ws) => ws,
         Err(error) => return connect_failed(console, &args.url, &error),
     };

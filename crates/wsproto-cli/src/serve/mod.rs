@@ -1,11 +1,13 @@
 //! `wsproto serve`: an echo or broadcast server with a test page on `/`, on any runtime.
 //!
 //! stdout starts with exactly two lines, `listening on ws://HOST:PORT/` and
-//! `test page: http://HOST:PORT/` (scripts and tests read the first). With `-v` each
-//! connection, close and refused handshake is logged on stderr ([`log`]). Ctrl-C or SIGTERM
-//! stops accepting, closes every connection with 1001 and exits once they are gone (at most
-//! 5 s).
+//! `test page: http://HOST:PORT/` (scripts and tests read the first); with a certificate
+//! ([`certificate`]) they say `wss://` and `https://`, and stderr says which certificate is
+//! served. With `-v` each connection, close and refused handshake is logged on stderr
+//! ([`log`]). Ctrl-C or SIGTERM stops accepting, closes every connection with 1001 and exits
+//! once they are gone (at most 5 s).
 
+mod certificate;
 mod config;
 mod hub;
 mod log;
@@ -20,9 +22,10 @@ use futures_util::future::{Either, select};
 use wsproto_async::{ServerConfig, Transport, WebSocket};
 use wsproto_core::{CloseCode, Event};
 
-use crate::args::{Mode, Runtime, ServeArgs};
+use crate::args::{Certificate, Mode, Runtime, ServeArgs};
 use crate::rt::{AsyncRt, AsyncStd, Smol, Tokio};
 use crate::signal::on_stop;
+use certificate::Presented;
 use config::server_config;
 use hub::Hub;
 use log::{Log, Outcome};
@@ -33,10 +36,21 @@ const GRACE: Duration = Duration::from_secs(5);
 pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
     let stop = on_stop();
     let log = Log::new(args.verbose, stop.flag.clone());
-    let config = match server_config(args, &log) {
+    let mut config = match server_config(args, &log) {
         Ok(config) => config,
         Err(message) => crate::usage_error(&message),
     };
+    if let Some(source) = &args.tls {
+        let presented = match Presented::new(source, &args.bind) {
+            Ok(presented) => presented,
+            // A file the flags name is the user's to fix; making a certificate cannot fail
+            // for anything they typed.
+            Err(message) if matches!(source, Certificate::SelfSigned) => crate::fatal(&message),
+            Err(message) => crate::usage_error(&message),
+        };
+        presented.describe();
+        config = config.tls(presented.tls);
+    }
     match args.runtime {
         Runtime::Tokio => Tokio::block_on(serve_async::<Tokio>(args, config, stop, log)),
         Runtime::Smol => Smol::block_on(serve_async::<Smol>(args, config, stop, log)),

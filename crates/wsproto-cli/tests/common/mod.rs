@@ -64,14 +64,20 @@ fn start_serve(extra: &[&str], keep_stderr: bool) -> Served {
         .strip_prefix("listening on ")
         .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
         .to_owned();
+    // The page is on the same host and port: over https when the server speaks wss.
+    let (page_scheme, host_port) = match url.split_once("://") {
+        Some(("ws", rest)) => ("http", rest),
+        Some(("wss", rest)) => ("https", rest),
+        _ => panic!("unexpected scheme in {url:?}"),
+    };
     assert!(
-        url.starts_with("ws://127.0.0.1:") && url.ends_with('/'),
+        host_port.starts_with("127.0.0.1:") && host_port.ends_with('/'),
         "{url}"
     );
     assert!(!url.ends_with(":0/"), "the real port is printed: {url}");
     let mut second = String::new();
     stdout.read_line(&mut second).expect("second line");
-    let page = format!("http://{}", url.trim_start_matches("ws://"));
+    let page = format!("{page_scheme}://{host_port}");
     assert_eq!(second, format!("test page: {page}\n"), "the second line");
     let stderr = child.stderr.take().map(lines);
     Served {
@@ -85,7 +91,11 @@ fn start_serve(extra: &[&str], keep_stderr: bool) -> Served {
 impl Served {
     /// The host and port, for raw TCP.
     pub fn addr(&self) -> &str {
-        self.url.trim_start_matches("ws://").trim_end_matches('/')
+        let host_port = self
+            .url
+            .split_once("://")
+            .map_or(&*self.url, |(_, rest)| rest);
+        host_port.trim_end_matches('/')
     }
 
     /// The next stderr line containing `needle` (lines before it are skipped), waiting at
