@@ -10,6 +10,9 @@ use wsproto_setup::Result;
 use crate::runtime::Transport;
 use crate::websocket::WebSocket;
 
+/// Queue capacity kept when it empties; more is given back.
+const SHRINK_ABOVE: usize = 16;
+
 /// Outcomes of handshakes, and how many were started and not yet picked up.
 pub(crate) struct Inbox<T: Transport> {
     state: Mutex<State<T>>,
@@ -80,6 +83,12 @@ impl<T: Transport> Inbox<T> {
         match state.done.pop_front() {
             Some(outcome) => {
                 state.outstanding -= 1;
+                // A burst of connections can queue thousands of finished handshakes, each a
+                // whole WebSocket; once drained, give that room back instead of keeping it
+                // for the server's life.
+                if state.done.is_empty() && state.done.capacity() > SHRINK_ABOVE {
+                    state.done = VecDeque::new();
+                }
                 Poll::Ready(outcome)
             }
             None => {

@@ -112,7 +112,8 @@ pub(crate) async fn client_side<T: Transport>(
     let Some((config, name)) = tls else {
         return Ok(MaybeTls::Plain(stream));
     };
-    TlsStream::connect(stream, config, name)
+    // Boxed, as on the server side: plain connections do not carry TLS's state.
+    Box::pin(TlsStream::connect(stream, config, name))
         .await
         .map(|tls| MaybeTls::Tls(Box::new(tls)))
         .map_err(|error| wsproto_setup::Error::from_tls_io(error, Some(host)))
@@ -138,7 +139,9 @@ pub(crate) async fn server_side<T: Transport>(
 ) -> wsproto_setup::Result<MaybeTls<T>> {
     #[cfg(feature = "tls")]
     if let Some(tls) = config.get_tls() {
-        return TlsStream::accept(stream, tls.config())
+        // Boxed: the TLS handshake's state is large, and inline it would grow every
+        // handshake task (and the holes it leaves in the heap) on plain servers too.
+        return Box::pin(TlsStream::accept(stream, tls.config()))
             .await
             .map(|tls| MaybeTls::Tls(Box::new(tls)))
             .map_err(|error| wsproto_setup::Error::from_tls_io(error, None));
