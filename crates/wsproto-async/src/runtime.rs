@@ -96,13 +96,7 @@ pub trait Runtime: Send + Sync + 'static {
 /// The timer of runtime `R`'s TCP streams.
 pub type TimerOf<R> = <<R as Runtime>::Tcp as Transport>::Timer;
 
-/// Transports that know their socket addresses (TCP streams).
-pub trait SocketAddrs {
-    /// Our end's address.
-    fn local_addr(&self) -> io::Result<SocketAddr>;
-    /// The peer's address.
-    fn peer_addr(&self) -> io::Result<SocketAddr>;
-}
+pub use wsproto_setup::SocketAddrs;
 
 /// Waits for `fut` at most until `deadline`, on the runtime's timer `T`; `None` if the
 /// deadline passed first.

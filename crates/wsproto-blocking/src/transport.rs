@@ -36,23 +36,7 @@ impl BlockingTransport for TcpStream {
     }
 }
 
-/// Streams that know their socket addresses (TCP, and TLS over TCP).
-pub trait SocketAddrs {
-    /// Our end's address.
-    fn local_addr(&self) -> io::Result<std::net::SocketAddr>;
-    /// The peer's address.
-    fn peer_addr(&self) -> io::Result<std::net::SocketAddr>;
-}
-
-impl SocketAddrs for TcpStream {
-    fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
-        Self::local_addr(self)
-    }
-
-    fn peer_addr(&self) -> io::Result<std::net::SocketAddr> {
-        Self::peer_addr(self)
-    }
-}
+pub use wsproto_setup::SocketAddrs;
 
 /// Whether a read error only means "no data within the read timeout" or "interrupted, try
 /// again": the loops re-check their deadlines and read again.

@@ -18,7 +18,7 @@ use wsproto_setup::{Error, HandshakeInfo, Result};
 
 use crate::transport::{BlockingTransport, SocketAddrs};
 
-/// An open WebSocket over a blocking stream `S` (a [`TcpStream`], a TLS stream, ...).
+/// An open WebSocket over a blocking stream `S` (a [`TcpStream`](std::net::TcpStream), a TLS stream, ...).
 ///
 /// Receive with [`recv`](Self::recv) (whole messages; also the [`Iterator`] impl) or
 /// [`next_event`](Self::next_event) (every event: pings, pongs with round-trip times, the

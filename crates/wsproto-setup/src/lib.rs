@@ -19,6 +19,7 @@
 //! Protocol rules (framing, UTF-8, close codes, limits, the handshake's HTTP) stay in the
 //! core. Application code uses an adapter crate, which re-exports what it needs from here.
 
+mod addrs;
 mod client;
 mod deadline;
 mod error;
@@ -31,6 +32,7 @@ mod shutdown;
 mod tls;
 mod upgraded;
 
+pub use addrs::SocketAddrs;
 pub use client::{ClientConfig, ClientOpening};
 pub use deadline::Deadline;
 pub use error::{ConnectionLost, Error, Result};
