@@ -28,13 +28,19 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 npm ci --prefix tests/peers/node --no-audit --no-fund --loglevel=error
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian packages the tests start themselves: the browser, and the real proxies
+# (tinyproxy for HTTP CONNECT, microsocks for SOCKS5) of tests/tests/proxies.rs.
+missing=()
+for program in chromium tinyproxy microsocks; do
+  command -v "$program" >/dev/null 2>&1 || missing+=("$program")
+done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-    echo "error: chromium not found; install it (Debian: sudo apt-get install chromium)" >&2
+    echo "error: ${missing[*]} not found; install (Debian: sudo apt-get install ${missing[*]})" >&2
     exit 1
   fi
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 echo "interop peers ready in $((SECONDS - peers_start)) s"
 cargo build -p wsproto-cli
@@ -42,7 +48,9 @@ export WSPROTO_BIN=$PWD/target/debug/wsproto
 export WSPROTO_PYTHON=$PWD/.venv/bin/python
 export WSPROTO_NODE_DIR=$PWD/tests/peers/node
 WSPROTO_CHROMIUM=$(command -v chromium)
-export WSPROTO_CHROMIUM
+WSPROTO_TINYPROXY=$(command -v tinyproxy)
+WSPROTO_MICROSOCKS=$(command -v microsocks)
+export WSPROTO_CHROMIUM WSPROTO_TINYPROXY WSPROTO_MICROSOCKS
 
 cargo test --workspace --all-targets
 cargo test --workspace --doc

@@ -20,6 +20,7 @@ pub mod certs;
 pub mod conformance;
 pub mod hostile;
 pub mod peers;
+pub mod proxies;
 pub mod scratch;
 
 pub use adapters::{ClientKind, ServerKind, client_config, echo_config};

@@ -175,7 +175,7 @@ fn install_hint(var: &str, todo: &str) -> String {
 }
 
 /// The executable named by the environment variable `var`; `todo` says how to get it.
-fn env_program(var: &str, todo: &str) -> Result<PathBuf, String> {
+pub(crate) fn env_program(var: &str, todo: &str) -> Result<PathBuf, String> {
     let path = std::env::var_os(var)
         .filter(|v| !v.is_empty())
         .ok_or_else(|| format!("{var} is not set: {}", install_hint(var, todo)))?;

@@ -72,6 +72,11 @@ impl Runtime for AsyncStd {
         Ok(FuturesIo::new(TcpStream(stream)))
     }
 
+    async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
+        use async_std::net::ToSocketAddrs as _;
+        Ok((host.as_str(), port).to_socket_addrs().await?.collect())
+    }
+
     async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         TcpListener::bind(addr).await
     }

@@ -33,7 +33,7 @@ mod tls;
 mod websocket;
 
 pub use accept::accept_stream;
-pub use client::{client_over, connect_with, open_client};
+pub use client::{client_over, connect_with, exchange, open_client};
 pub use maybe_tls::MaybeTls;
 pub use runtime::{Runtime, SocketAddrs, Timer, TimerOf, Transport, with_deadline};
 pub use server::Server;

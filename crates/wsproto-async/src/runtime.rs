@@ -79,6 +79,10 @@ pub trait Runtime: Send + Sync + 'static {
     /// the engine batches writes itself.
     fn connect(host: String, port: u16) -> impl Future<Output = io::Result<Self::Tcp>> + Send;
 
+    /// Resolves `host:port` to addresses (for a `socks5://` proxy, which is sent an address).
+    fn resolve(host: String, port: u16)
+    -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+
     /// Binds a listener on `addr`.
     fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
 

@@ -2,15 +2,15 @@
 //! runs the handshake on a stream you connected yourself (TLS, a proxy tunnel).
 //!
 //! One deadline, the [`ClientOpening`]'s, covers the whole opening (TCP connect to each
-//! resolved address, writing the request, reading the response): it bounds each connect and
-//! is mapped onto the socket's read timeout. Only DNS resolution is outside it, as
-//! `std` offers no bounded lookup.
+//! resolved address, the proxy tunnel, TLS, writing the request, reading the response): it
+//! bounds each connect and is mapped onto the socket's read timeout. Only DNS resolution is
+//! outside it, as `std` offers no bounded lookup.
 
 use std::io::{self, Write};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, TcpStream, ToSocketAddrs};
 use std::time::Instant as StdInstant;
 
-use wsproto_setup::{ClientConfig, ClientOpening, Deadline, Error, Result};
+use wsproto_setup::{ClientConfig, ClientOpening, Deadline, Error, Exchange, Result};
 
 use crate::TcpWebSocket;
 use crate::maybe_tls;
@@ -36,9 +36,10 @@ pub fn connect(url: &str) -> Result<TcpWebSocket> {
 }
 
 /// Connects to a `ws://` or `wss://` URL with `options`; the handshake timeout covers the TCP
-/// connect, TLS and the handshake together.
+/// connect, the proxy tunnel ([`ClientConfig::proxy`]), TLS and the handshake together.
 ///
-/// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP, `Error::Tls` for the TLS
+/// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP, [`Error::Proxy`] for
+/// the proxy hop, `Error::Tls` for the TLS
 /// handshake (untrusted, expired or misnamed certificate...), [`Error::Handshake`] for a
 /// refusal (with [`Error::http_status`]), a malformed answer or a timeout
 /// ([`HandshakeError::Timeout`](crate::HandshakeError::Timeout)).
@@ -46,11 +47,29 @@ pub fn connect_with(url: &str, options: ClientConfig) -> Result<TcpWebSocket> {
     let opening = ClientOpening::new(url, options)?;
     // Fails before connecting when `wss://` cannot be served (no `tls` feature, a bad name).
     opening.tls()?;
-    let tcp = connect_tcp(opening.host(), opening.port(), opening.deadline().at())?;
+    let resolved = match opening.tunnel_resolve() {
+        Some((host, port)) => Some(resolve(&opening, host, port)?),
+        None => None,
+    };
+    let mut tcp = connect_tcp(&opening)?;
     // Small messages should not wait for Nagle's algorithm: the engine batches writes itself.
     tcp.set_nodelay(true).map_err(Error::Connect)?;
+    if let Some(mut tunnel) = opening.tunnel(resolved)? {
+        exchange(&mut tcp, &mut tunnel, opening.deadline())?;
+    }
     let stream = maybe_tls::client_side(tcp, &opening)?;
     open(stream, opening)
+}
+
+/// The first address `host` resolves to (for a `socks5://` proxy, sent an address).
+fn resolve(opening: &ClientOpening, host: &str, port: u16) -> Result<IpAddr> {
+    let mut addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|error| opening.resolve_error(error))?;
+    addrs
+        .next()
+        .map(|addr| addr.ip())
+        .ok_or_else(|| opening.resolve_error(io::ErrorKind::NotFound.into()))
 }
 
 /// Runs the client handshake for `url` over a stream you connected yourself, within the
@@ -63,9 +82,14 @@ pub fn client_over<S: BlockingTransport>(
     open(stream, ClientOpening::new(url, options)?)
 }
 
-/// Tries each address `host` resolves to until one accepts, within `deadline`.
-fn connect_tcp(host: &str, port: u16, deadline: StdInstant) -> Result<TcpStream> {
-    let addrs = (host, port).to_socket_addrs().map_err(Error::Connect)?;
+/// Tries each address of the opening's [`tcp_target`](ClientOpening::tcp_target) until one
+/// accepts, within its deadline.
+fn connect_tcp(opening: &ClientOpening) -> Result<TcpStream> {
+    let (host, port) = opening.tcp_target();
+    let deadline = opening.deadline().at();
+    let addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|error| opening.connect_error(error))?;
     let mut last_error = None;
     for addr in addrs {
         let left = deadline.saturating_duration_since(StdInstant::now());
@@ -78,42 +102,59 @@ fn connect_tcp(host: &str, port: u16, deadline: StdInstant) -> Result<TcpStream>
         }
     }
     if StdInstant::now() >= deadline {
-        return Err(Deadline::error());
+        return Err(opening.connect_timeout_error());
     }
-    Err(Error::Connect(last_error.unwrap_or_else(|| {
+    Err(opening.connect_error(last_error.unwrap_or_else(|| {
         io::Error::new(io::ErrorKind::NotFound, "the host resolved to no address")
     })))
 }
 
-/// Drives `opening`: writes the request and reads the response until the opening accepts
-/// it, fails it, or its deadline (mapped onto the socket's read timeout) passes.
+/// Drives `opening` over `stream` until the response is complete, then starts the
+/// connection.
 fn open<S: BlockingTransport>(mut stream: S, mut opening: ClientOpening) -> Result<WebSocket<S>> {
-    if let Err(error) = write_all(&mut stream, opening.transmit()) {
-        return Err(match error {
-            Error::Io(error) => opening.io_error(error),
-            other => other,
-        });
-    }
-    opening.advance_transmit(opening.transmit().len());
+    let deadline = opening.deadline();
+    exchange(&mut stream, &mut opening, deadline)?;
+    let (conn, info, origin) = opening.finish()?;
+    Ok(WebSocket::from_parts(stream, conn, origin, info))
+}
+
+/// Drives one step of an opening (a proxy tunnel, the HTTP upgrade): writes what it says,
+/// reads, feeds, until it is complete or `deadline` (mapped onto the socket's read timeout)
+/// passes.
+pub fn exchange<S: BlockingTransport, E: Exchange>(
+    stream: &mut S,
+    step: &mut E,
+    deadline: Deadline,
+) -> Result<()> {
     let mut buf = vec![0; READ_CHUNK];
     loop {
-        let wait = opening.deadline().time_left(StdInstant::now())?;
+        let pending = step.transmit().len();
+        if pending > 0 {
+            if let Err(error) = write_all(stream, step.transmit()) {
+                return Err(match error {
+                    Error::Io(error) => step.io_error(error),
+                    other => other,
+                });
+            }
+            step.advance_transmit(pending);
+        }
+        let Ok(wait) = deadline.time_left(StdInstant::now()) else {
+            return Err(step.timeout_error());
+        };
         stream
             .set_read_timeout(Some(wait.max(MIN_READ_TIMEOUT)))
-            .map_err(Error::Io)?;
+            .map_err(|error| step.io_error(error))?;
         match stream.read(&mut buf) {
-            Ok(0) => return Err(opening.handle_eof()),
+            Ok(0) => return Err(step.handle_eof()),
             Ok(n) => {
-                if opening.handle_input(&buf[..n])? {
-                    break;
+                if step.handle_input(buf.get(..n).unwrap_or_default())? {
+                    return Ok(());
                 }
             }
             Err(error) if is_retry(&error) => {}
-            Err(error) => return Err(opening.io_error(error)),
+            Err(error) => return Err(step.io_error(error)),
         }
     }
-    let (conn, info, origin) = opening.finish()?;
-    Ok(WebSocket::from_parts(stream, conn, origin, info))
 }
 
 /// Writes all of `bytes` (a handshake request or response) and flushes.

@@ -47,7 +47,7 @@ mod transport;
 mod websocket;
 
 pub use accept::accept_stream;
-pub use client::{client_over, connect, connect_with};
+pub use client::{client_over, connect, connect_with, exchange};
 pub use maybe_tls::MaybeTls;
 pub use server::Server;
 #[cfg(feature = "tls")]

@@ -35,6 +35,7 @@ mod extension;
 mod frame;
 pub mod handshake;
 mod mask;
+pub mod proxy;
 mod time;
 mod transmit;
 mod utf8;

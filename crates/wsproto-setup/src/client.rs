@@ -5,11 +5,14 @@ use std::time::{Duration, Instant};
 
 use rand_core::RngCore;
 use wsproto_core::handshake::{ClientAccepted, ClientHandshake, ClientRequest, HandshakeError};
+use wsproto_core::proxy::{ProxyKind, Target};
 use wsproto_core::{Config, Connection, Limits};
 
 use crate::deadline::Deadline;
 use crate::error::{Error, Result};
+use crate::exchange::Exchange;
 use crate::info::HandshakeInfo;
+use crate::proxy::{Proxy, ProxyFailure, ProxyFailureKind, TunnelOpening, authority};
 use crate::rng::{mask_rng, os_rng};
 
 /// Options for a client connection. The URL supplies host, port, path and (from its user
@@ -26,6 +29,7 @@ pub struct ClientConfig {
     deflate: Option<wsproto_core::deflate::DeflateConfig>,
     #[cfg(feature = "tls")]
     tls: Option<crate::ClientTls>,
+    proxy: Option<Proxy>,
 }
 
 impl Default for ClientConfig {
@@ -42,6 +46,7 @@ impl Default for ClientConfig {
             deflate: None,
             #[cfg(feature = "tls")]
             tls: None,
+            proxy: None,
         }
     }
 }
@@ -116,6 +121,22 @@ impl ClientConfig {
     pub fn tls(mut self, tls: crate::ClientTls) -> Self {
         self.tls = Some(tls);
         self
+    }
+
+    /// Reaches the server through `proxy` (HTTP `CONNECT` or SOCKS5); for `wss://`, TLS runs
+    /// inside the tunnel and checks the server's name, not the proxy's. The handshake timeout
+    /// covers connecting to the proxy and opening the tunnel too. Default: no proxy (the
+    /// environment is read only through [`Proxy::from_env`]).
+    #[must_use]
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.proxy = Some(proxy);
+        self
+    }
+
+    /// The proxy connections go through, if any.
+    #[must_use]
+    pub fn get_proxy(&self) -> Option<&Proxy> {
+        self.proxy.as_ref()
     }
 
     /// Starts the connection once the handshake succeeded: the engine fed with the leftover
@@ -193,10 +214,10 @@ impl ClientConfig {
 }
 
 /// The client's opening handshake, from the URL to an open [`Connection`], as one sans-IO
-/// sequence: the adapter connects to [`host`](Self::host):[`port`](Self::port) (or brings its
-/// own stream), writes [`transmit`](Self::transmit), feeds what it reads to
-/// [`handle_input`](Self::handle_input) until that says the response is complete, and then
-/// [`finish`](Self::finish)es. It only moves bytes; every rule (what to send, what a valid
+/// sequence: the adapter connects to [`tcp_target`](Self::tcp_target) (or brings its own
+/// stream); through a proxy, it drives the [`tunnel`](Self::tunnel); for `wss://` it opens
+/// [`tls`](Self::tls) with the target's name; then it drives this opening as an [`Exchange`]
+/// (write, read, feed) until the response is complete, and [`finish`](Self::finish)es. It only moves bytes; every rule (what to send, what a valid
 /// answer is, what the deadline is, what an early end of stream means) is decided here and in
 /// the core's [`ClientHandshake`].
 ///
@@ -211,6 +232,87 @@ pub struct ClientOpening {
     port: u16,
     secure: bool,
     deadline: Deadline,
+}
+
+/// How a client's opening reaches the server when it goes through a proxy.
+impl ClientOpening {
+    /// Where to open the TCP connection: the proxy when there is one, else the URL's host and
+    /// port.
+    #[must_use]
+    pub fn tcp_target(&self) -> (&str, u16) {
+        match self.options.proxy.as_ref() {
+            Some(proxy) => (proxy.url().host(), proxy.url().port()),
+            None => (&self.host, self.port),
+        }
+    }
+
+    /// The error for a failed TCP connect to [`tcp_target`](Self::tcp_target): the proxy is
+    /// unreachable ([`Error::Proxy`]), or [`Error::Connect`] without a proxy.
+    #[must_use]
+    pub fn connect_error(&self, error: std::io::Error) -> Error {
+        match self.options.proxy.as_ref() {
+            Some(proxy) => self.proxy_failure(proxy, ProxyFailureKind::Unreachable(error)),
+            None => Error::Connect(error),
+        }
+    }
+
+    /// The error for a deadline that passed while connecting to
+    /// [`tcp_target`](Self::tcp_target).
+    #[must_use]
+    pub fn connect_timeout_error(&self) -> Error {
+        match self.options.proxy.as_ref() {
+            Some(proxy) => self.proxy_failure(proxy, ProxyFailureKind::TimedOut),
+            None => Deadline::error(),
+        }
+    }
+
+    /// The name to resolve locally before the tunnel, for a `socks5://` proxy (which is sent
+    /// an address, not a name) and a target given by name; `None` otherwise.
+    #[must_use]
+    pub fn tunnel_resolve(&self) -> Option<(&str, u16)> {
+        let proxy = self.options.proxy.as_ref()?;
+        let local_dns = proxy.url().kind() == ProxyKind::Socks5 { remote_dns: false };
+        let named = matches!(Target::from_host(&self.host), Target::Name(_));
+        (local_dns && named).then_some((self.host.as_str(), self.port))
+    }
+
+    /// The error for a failed local resolution of [`tunnel_resolve`](Self::tunnel_resolve)'s
+    /// name (no address at all is `NotFound`).
+    #[must_use]
+    pub fn resolve_error(&self, error: std::io::Error) -> Error {
+        match self.options.proxy.as_ref() {
+            Some(proxy) => self.proxy_failure(proxy, ProxyFailureKind::Resolve(error)),
+            None => Error::Connect(error),
+        }
+    }
+
+    /// The tunnel to open through the proxy once connected to it, `None` without a proxy.
+    /// `resolved` is the address [`tunnel_resolve`](Self::tunnel_resolve) asked for.
+    pub fn tunnel(&self, resolved: Option<std::net::IpAddr>) -> Result<Option<TunnelOpening>> {
+        let Some(proxy) = self.options.proxy.as_ref() else {
+            return Ok(None);
+        };
+        let target = match resolved {
+            Some(ip) => Target::Ip(ip),
+            None => Target::from_host(&self.host),
+        };
+        TunnelOpening::new(
+            proxy.url(),
+            target,
+            &self.host,
+            self.port,
+            &self.options.limits,
+        )
+        .map(Some)
+    }
+
+    fn proxy_failure(&self, proxy: &Proxy, kind: ProxyFailureKind) -> Error {
+        Error::Proxy(ProxyFailure::at(
+            proxy.url(),
+            &authority(&self.host, self.port),
+            kind,
+        ))
+    }
 }
 
 impl ClientOpening {
@@ -292,49 +394,10 @@ impl ClientOpening {
         }
     }
 
-    /// The error for an I/O failure while the opening runs: with TLS, what rustls said (a
-    /// server that requires a client certificate says so only after the TLS handshake, on
-    /// the first read), naming this opening's host; otherwise [`Error::Io`].
-    #[must_use]
-    pub fn io_error(&self, error: std::io::Error) -> Error {
-        #[cfg(feature = "tls")]
-        return Error::from_tls_io(error, Some(&self.host));
-        #[cfg(not(feature = "tls"))]
-        Error::Io(error)
-    }
-
     /// When the handshake must be done, and the instant the engine will count from.
     #[must_use]
     pub fn deadline(&self) -> Deadline {
         self.deadline
-    }
-
-    /// The request bytes still to write.
-    #[must_use]
-    pub fn transmit(&self) -> &[u8] {
-        self.machine.transmit()
-    }
-
-    /// Records that `n` bytes of [`transmit`](Self::transmit) were written.
-    pub fn advance_transmit(&mut self, n: usize) {
-        self.machine.advance_transmit(n);
-    }
-
-    /// Feeds bytes read from the server; `Ok(true)` once the response is complete and valid
-    /// (bytes after it are kept for the connection).
-    pub fn handle_input(&mut self, bytes: &[u8]) -> Result<bool> {
-        if self.accepted.is_none() {
-            self.accepted = self.machine.handle_input(bytes)?;
-        }
-        Ok(self.accepted.is_some())
-    }
-
-    /// The error for a stream that ended before the response was complete.
-    #[must_use]
-    pub fn handle_eof(&self) -> Error {
-        Error::Handshake(HandshakeError::Malformed(
-            "connection closed before the handshake response was complete",
-        ))
     }
 
     /// The open connection and what the handshake settled, once
@@ -349,6 +412,42 @@ impl ClientOpening {
         let now = self.deadline.engine_now();
         let (conn, info) = self.options.into_connection(accepted, self.path, now)?;
         Ok((conn, info, self.deadline.origin()))
+    }
+}
+
+/// The HTTP upgrade: write the request, read until the response is complete.
+impl Exchange for ClientOpening {
+    fn transmit(&self) -> &[u8] {
+        self.machine.transmit()
+    }
+
+    fn advance_transmit(&mut self, n: usize) {
+        self.machine.advance_transmit(n);
+    }
+
+    /// `Ok(true)` once the response is complete and valid (bytes after it are kept for the
+    /// connection).
+    fn handle_input(&mut self, bytes: &[u8]) -> Result<bool> {
+        if self.accepted.is_none() {
+            self.accepted = self.machine.handle_input(bytes)?;
+        }
+        Ok(self.accepted.is_some())
+    }
+
+    fn handle_eof(&self) -> Error {
+        Error::Handshake(HandshakeError::Malformed(
+            "connection closed before the handshake response was complete",
+        ))
+    }
+
+    /// With TLS, what rustls said (a server that requires a client certificate says so only
+    /// after the TLS handshake, on the first read), naming this opening's host; otherwise
+    /// [`Error::Io`].
+    fn io_error(&self, error: std::io::Error) -> Error {
+        #[cfg(feature = "tls")]
+        return Error::from_tls_io(error, Some(&self.host));
+        #[cfg(not(feature = "tls"))]
+        Error::Io(error)
     }
 }
 

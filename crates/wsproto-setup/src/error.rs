@@ -14,6 +14,9 @@ use wsproto_core::{ProtocolError, SendError};
 pub enum Error {
     /// Resolving the host or opening the TCP connection failed.
     Connect(io::Error),
+    /// The proxy hop failed: the proxy was unreachable, refused the tunnel (with its HTTP
+    /// status or SOCKS reply), broke its protocol, or was too slow.
+    Proxy(crate::ProxyFailure),
     /// Reading or writing the transport failed after the connection was set up.
     Io(io::Error),
     /// The opening handshake failed: refused by the server (with its HTTP status), malformed,
@@ -66,10 +69,16 @@ impl Error {
         }
     }
 
-    /// Whether this is a handshake that did not finish in time.
+    /// Whether this is an opening (proxy tunnel or handshake) that did not finish in time.
     #[must_use]
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Handshake(HandshakeError::Timeout))
+        match self {
+            Self::Handshake(HandshakeError::Timeout) => true,
+            Self::Proxy(failure) => {
+                matches!(failure.kind(), crate::ProxyFailureKind::TimedOut)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -77,6 +86,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Connect(e) => write!(f, "could not connect: {e}"),
+            Self::Proxy(e) => write!(f, "{e}"),
             Self::Io(e) => write!(f, "i/o error: {e}"),
             Self::Handshake(e) => write!(f, "websocket handshake failed: {e}"),
             Self::Protocol(e) => write!(f, "websocket protocol error: {e}"),
@@ -102,6 +112,7 @@ impl std::error::Error for Error {
         match self {
             Self::Connect(e) | Self::Io(e) => Some(e),
             Self::Handshake(e) => Some(e),
+            Self::Proxy(e) => Some(e),
             Self::Protocol(e) => Some(e),
             Self::Lost(e) => Some(e),
             Self::Send(e) => Some(e),

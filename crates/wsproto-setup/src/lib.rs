@@ -13,6 +13,8 @@
 //! - [`upgraded_connection`]: the engine for a stream another HTTP stack upgraded;
 //! - [`ClientTls`], [`ServerTls`], [`TlsError`] (feature `tls`, on by default): `wss://` in both
 //!   roles over rustls, set up here once for every adapter;
+//! - [`Proxy`] (HTTP `CONNECT`, SOCKS5) and [`TunnelOpening`]: clients through proxies, the
+//!   environment's proxy read as curl reads it when asked ([`Proxy::from_env`]);
 //! - [`ShutdownSignal`]: a server's graceful shutdown reaching every connection it accepted;
 //! - [`prelude`]: the names every adapter re-exports.
 //!
@@ -23,8 +25,10 @@ mod addrs;
 mod client;
 mod deadline;
 mod error;
+mod exchange;
 mod http_response;
 mod info;
+mod proxy;
 mod rng;
 mod server;
 mod shutdown;
@@ -36,8 +40,10 @@ pub use addrs::SocketAddrs;
 pub use client::{ClientConfig, ClientOpening};
 pub use deadline::Deadline;
 pub use error::{ConnectionLost, Error, Result};
+pub use exchange::Exchange;
 pub use http_response::HttpResponse;
 pub use info::HandshakeInfo;
+pub use proxy::{Proxy, ProxyFailure, ProxyFailureKind, TunnelOpening};
 #[cfg(feature = "tls")]
 pub use rustls;
 pub use server::{Reject, ServerConfig, ServerOpening, Upgrade};
@@ -52,8 +58,8 @@ pub use wsproto_core::deflate::DeflateConfig;
 /// switching runtimes changes one path and nothing else.
 pub mod prelude {
     pub use crate::{
-        ClientConfig, ConnectionLost, Error, HandshakeInfo, HttpResponse, Reject, Result,
-        ServerConfig,
+        ClientConfig, ConnectionLost, Error, HandshakeInfo, HttpResponse, Proxy, ProxyFailure,
+        ProxyFailureKind, Reject, Result, ServerConfig,
     };
     #[cfg(feature = "tls")]
     pub use crate::{ClientTls, ServerTls, TlsError, TlsErrorKind};

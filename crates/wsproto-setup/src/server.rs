@@ -477,6 +477,7 @@ mod tests {
     use super::*;
     use crate::ClientConfig;
     use crate::ClientOpening;
+    use crate::Exchange as _;
 
     fn request(path: &str, extra: &str) -> Vec<u8> {
         format!(

@@ -79,6 +79,10 @@ impl Runtime for Smol {
         Ok(FuturesIo::new(stream))
     }
 
+    async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
+        smol::net::resolve((host.as_str(), port)).await
+    }
+
     async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         TcpListener::bind(addr).await
     }

@@ -24,6 +24,12 @@ impl Runtime for Tokio {
         Ok(TokioIo::new(stream))
     }
 
+    async fn resolve(host: String, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(tokio::net::lookup_host((host.as_str(), port))
+            .await?
+            .collect())
+    }
+
     async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
         TcpListener::bind(addr).await
     }

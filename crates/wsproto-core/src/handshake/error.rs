@@ -15,7 +15,7 @@ use core::fmt;
 
 use bytes::Bytes;
 
-use super::http::find_header;
+use super::http::{find_header, header_values};
 
 /// Why an opening handshake (RFC 6455 §4) failed or could not be started.
 ///
@@ -230,6 +230,16 @@ impl Rejection {
     #[must_use]
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// The authentication challenges (for example `Basic realm="proxy"`), in order:
+    /// `WWW-Authenticate` values, then `Proxy-Authenticate` ones (a proxy's 407 uses the
+    /// latter; some proxies answer wrong credentials with 401 and the former); non-UTF-8
+    /// values are skipped.
+    pub fn authenticate(&self) -> impl Iterator<Item = &str> {
+        header_values(&self.headers, "www-authenticate")
+            .chain(header_values(&self.headers, "proxy-authenticate"))
+            .filter_map(|value| core::str::from_utf8(value).ok())
     }
 }
 

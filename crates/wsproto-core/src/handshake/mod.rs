@@ -54,12 +54,12 @@
 mod client;
 mod client_request;
 mod error;
-mod http;
+pub(crate) mod http;
 mod server;
 mod server_request;
 #[cfg(test)]
 mod test_util;
-mod url;
+pub(crate) mod url;
 
 pub use client::{ClientAccepted, ClientHandshake};
 pub use client_request::ClientRequest;

@@ -78,15 +78,53 @@ impl Url {
             ));
         }
 
+        let authority = Authority::parse(authority)?;
+        let authorization = match authority.userinfo.filter(|u| !u.is_empty()) {
+            Some(userinfo) => Some(basic_authorization(userinfo)?),
+            None => None,
+        };
+        let (host, ipv6) = (authority.host, authority.ipv6);
+        let port = match authority.port {
+            None | Some("") => default_port(secure),
+            Some(port) => parse_port(port)?,
+        };
+
+        Ok(Self {
+            secure,
+            host: host.to_owned(),
+            ipv6,
+            port,
+            resource,
+            authorization,
+        })
+    }
+}
+
+/// The port a scheme implies: 443 for `wss`, 80 for `ws` (RFC 6455 §3).
+pub(crate) fn default_port(secure: bool) -> u16 {
+    if secure { 443 } else { 80 }
+}
+
+/// The authority of a URL (RFC 3986 §3.2) split into its parts, checked for characters that
+/// could not be written into a request head verbatim. Shared by WebSocket and proxy URLs.
+pub(crate) struct Authority<'a> {
+    /// The userinfo before `@`, still percent-encoded.
+    pub(crate) userinfo: Option<&'a str>,
+    /// Registered name, IPv4 address, or IPv6 address without brackets; never empty.
+    pub(crate) host: &'a str,
+    /// Whether `host` is an IPv6 literal.
+    pub(crate) ipv6: bool,
+    /// The port as written after `:` (maybe empty), if any.
+    pub(crate) port: Option<&'a str>,
+}
+
+impl<'a> Authority<'a> {
+    /// Splits `authority` (`[userinfo@]host[:port]`, IPv6 hosts in brackets).
+    pub(crate) fn parse(authority: &'a str) -> Result<Self, HandshakeError> {
         let (userinfo, host_port) = match authority.rsplit_once('@') {
             Some((userinfo, host_port)) => (Some(userinfo), host_port),
             None => (None, authority),
         };
-        let authorization = match userinfo.filter(|u| !u.is_empty()) {
-            Some(userinfo) => Some(basic_authorization(userinfo)?),
-            None => None,
-        };
-
         let (host, ipv6, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
             let (literal, after) = bracketed
                 .split_once(']')
@@ -117,30 +155,18 @@ impl Url {
         if host.is_empty() {
             return Err(HandshakeError::InvalidUrl("missing host"));
         }
-        let port = match port {
-            None | Some("") => default_port(secure),
-            Some(port) => parse_port(port)?,
-        };
-
         Ok(Self {
-            secure,
-            host: host.to_owned(),
+            userinfo,
+            host,
             ipv6,
             port,
-            resource,
-            authorization,
         })
     }
 }
 
-/// The port a scheme implies: 443 for `wss`, 80 for `ws` (RFC 6455 §3).
-pub(crate) fn default_port(secure: bool) -> u16 {
-    if secure { 443 } else { 80 }
-}
-
 /// Whether every byte of `part` is allowed in a URI component: unreserved, sub-delims, `extra`,
 /// or a well-formed percent-escape (RFC 3986 §2).
-fn is_valid_uri_part(part: &str, extra: &[u8]) -> bool {
+pub(crate) fn is_valid_uri_part(part: &str, extra: &[u8]) -> bool {
     let bytes = part.as_bytes();
     bytes.iter().enumerate().all(|(i, &b)| {
         if b == b'%' {
@@ -170,7 +196,7 @@ fn basic_authorization(userinfo: &str) -> Result<String, HandshakeError> {
 }
 
 /// Decodes `%XX` escapes; `None` for a truncated or non-hex escape.
-fn percent_decode(text: &str) -> Option<Vec<u8>> {
+pub(crate) fn percent_decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -189,7 +215,7 @@ fn percent_decode(text: &str) -> Option<Vec<u8>> {
 }
 
 /// A decimal port in 1..=65535.
-fn parse_port(port: &str) -> Result<u16, HandshakeError> {
+pub(crate) fn parse_port(port: &str) -> Result<u16, HandshakeError> {
     const BAD_PORT: HandshakeError =
         HandshakeError::InvalidUrl("port must be a number from 1 to 65535");
     if !port.bytes().all(|b| b.is_ascii_digit()) {
