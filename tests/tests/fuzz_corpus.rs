@@ -183,3 +183,32 @@ fn empty_queue_with_zero_high_water_is_not_full() {
     regression("round_trip", name, targets::round_trip);
     regression("deflate", name, targets::deflate);
 }
+
+#[test]
+fn http_tunnel_corpus() {
+    assert!(replay("http_tunnel", targets::http_tunnel) > 0);
+}
+
+#[test]
+fn http_tunnel_smoke() {
+    assert!(fuzz_smoke("http_tunnel", targets::http_tunnel) > 0);
+}
+
+#[test]
+fn socks5_tunnel_corpus() {
+    assert!(replay("socks5_tunnel", targets::socks5_tunnel) > 0);
+}
+
+#[test]
+fn socks5_tunnel_smoke() {
+    assert!(fuzz_smoke("socks5_tunnel", targets::socks5_tunnel) > 0);
+}
+
+#[test]
+fn http_tunnel_granted_before_the_request_was_written() {
+    regression(
+        "http_tunnel",
+        "granted_before_the_request_was_written",
+        targets::http_tunnel,
+    );
+}

@@ -307,6 +307,25 @@ pub fn seeds(target: &str) -> Vec<(&'static str, Vec<u8>)> {
                     .0),
             ]
         }
+        "http_tunnel" => vec![
+            ("established", handshake(0x03, &[b"HTTP/1.1 200 Connection established\r\n\r\n"])),
+            ("established_bytewise_ipv6", handshake(0x20, &[b"HTTP/1.0 200 OK\r\nVia: x\r\n\r\n"])),
+            ("interim_then_ok", handshake(0x02, &[b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n"])),
+            ("auth_required", handshake(0x06, &[b"HTTP/1.1 407 Proxy Authentication Required\r\n\
+                Proxy-Authenticate: Basic realm=\"corp\"\r\nContent-Length: 5\r\n\r\ndenied"])),
+            ("forbidden_until_close", handshake(0x01, &[b"HTTP/1.0 403 Forbidden\r\n\r\n<html>no</html>"])),
+            ("early_data", handshake(0x03, &[b"HTTP/1.1 200 OK\r\n\r\nSSH-2.0"])),
+            ("small_limits", handshake(0x0b, &[b"HTTP/1.1 200 OK\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"])),
+        ],
+        "socks5_tunnel" => vec![
+            ("no_auth_ipv4_reply", handshake(0x03, &[&[5, 0], &[5, 0, 0, 1, 127, 0, 0, 1, 0x1f, 0x90]])),
+            ("user_pass", handshake(0x07, &[&[5, 2], &[1, 0], &[5, 0, 0, 4], &[0; 18]])),
+            ("domain_reply_bytewise", handshake(0x10, &[&[5, 0], &[5, 0, 0, 3, 2, b'h', b'i', 0, 1]])),
+            ("auth_refused", handshake(0x07, &[&[5, 2], &[1, 1]])),
+            ("no_acceptable", handshake(0x03, &[&[5, 0xff]])),
+            ("host_unreachable", handshake(0x23, &[&[5, 0], &[5, 4, 0, 1, 0, 0, 0, 0, 0, 0]])),
+            ("answer_before_request_written", handshake(0x43, &[&[5, 0], &[5, 0, 0, 1]])),
+        ],
         _ => Vec::new(),
     }
 }

@@ -229,6 +229,17 @@ mod tests {
     }
 
     #[test]
+    fn a_grant_before_the_request_was_written_is_refused() {
+        let proxy = ProxyUrl::parse("http://p:1").unwrap();
+        let mut tunnel = Tunnel::new(&proxy, Target::Name("h"), 1, &Limits::default()).unwrap();
+        tunnel.advance_transmit(3);
+        assert_eq!(
+            tunnel.handle_input(b"HTTP/1.1 200 OK\r\n\r\n"),
+            Err(ProxyError::UnexpectedData)
+        );
+    }
+
+    #[test]
     fn interim_answers_are_skipped() {
         let mut tunnel = connect("http://p:1");
         let answer = b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n\r\n";

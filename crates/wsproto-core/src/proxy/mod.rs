@@ -158,6 +158,12 @@ impl Tunnel {
                 machine.handle_input(bytes, &mut self.out)
             }
         };
+        // A tunnel cannot be granted before its request was written whole: what is left
+        // would go to the target.
+        let result = match result {
+            Ok(true) if !self.out.pending().is_empty() => Err(ProxyError::UnexpectedData),
+            other => other,
+        };
         self.state = match &result {
             Ok(true) => State::Open,
             Ok(false) => State::Opening,

@@ -1,0 +1,3 @@
+#![no_main]
+//! Fuzz target: see `wsproto_testkit::targets::http_tunnel`.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| wsproto_testkit::targets::http_tunnel(data));
