@@ -45,8 +45,9 @@ pub use websocket::WebSocket;
 pub use wsproto_setup::DeflateConfig;
 pub use wsproto_setup::prelude;
 pub use wsproto_setup::{
-    ClientConfig, ClientOpening, Deadline, Error, HandshakeInfo, HttpResponse, Reject, Result,
-    ServerConfig, ServerOpening, ShutdownSignal, ShutdownWatch, Upgrade,
+    ClientConfig, ClientOpening, Deadline, Error, Exchange, HandshakeInfo, HttpResponse, Proxy,
+    ProxyFailure, ProxyFailureKind, Reject, Result, ServerConfig, ServerOpening, ShutdownSignal,
+    ShutdownWatch, TunnelOpening, Upgrade,
 };
 #[cfg(feature = "tls")]
 pub use wsproto_setup::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};

@@ -55,7 +55,7 @@ pub use tls::TlsStream;
 pub use transport::{BlockingTransport, SocketAddrs};
 #[cfg(feature = "tls")]
 pub use wsproto_setup::rustls;
-pub use wsproto_setup::{ShutdownSignal, ShutdownWatch};
+pub use wsproto_setup::{Exchange, ShutdownSignal, ShutdownWatch, TunnelOpening};
 
 /// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
 /// [`Server::accept`] hand out.

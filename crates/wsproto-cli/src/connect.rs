@@ -21,12 +21,13 @@ use futures_channel::oneshot;
 use futures_util::StreamExt;
 use futures_util::future::{Either, select};
 use wsproto_async::{
-    ClientConfig, DeflateConfig, Error, HandshakeInfo, ReadHalf, TlsErrorKind, Transport, WriteHalf,
+    ClientConfig, DeflateConfig, Error, HandshakeInfo, Proxy, ReadHalf, TlsErrorKind, Transport,
+    WriteHalf,
 };
 use wsproto_core::handshake::HandshakeError;
 use wsproto_core::{Config, Event};
 
-use crate::args::{ConnectArgs, Runtime, Trust};
+use crate::args::{ConnectArgs, ProxyChoice, Runtime, Trust};
 use crate::console::Console;
 use crate::exit::Exit;
 use crate::input::{self, Input, Position};
@@ -87,7 +88,8 @@ pub(crate) fn run(args: &ConnectArgs) -> Exit {
     }
 }
 
-/// The client options the flags ask for; an error names a `--ca` file that cannot be used.
+/// The client options the flags (and, unless `--proxy`/`--no-proxy`, the environment's
+/// proxy) ask for; an error names a `--ca` file or a proxy URL that cannot be used.
 fn options(args: &ConnectArgs) -> Result<ClientConfig, String> {
     let config = Config::default().keepalive_interval(args.ping_interval);
     let mut options = ClientConfig::default()
@@ -104,6 +106,15 @@ fn options(args: &ConnectArgs) -> Result<ClientConfig, String> {
     }
     for (name, value) in &args.headers {
         options = options.header(name, value);
+    }
+    let proxy = match &args.proxy {
+        ProxyChoice::Environment => Proxy::from_env(&args.url)
+            .map_err(|error| format!("the environment's proxy: {error}"))?,
+        ProxyChoice::Url(url) => Some(Proxy::parse(url).map_err(|e| format!("--proxy: {e}"))?),
+        ProxyChoice::Off => None,
+    };
+    if let Some(proxy) = proxy {
+        options = options.proxy(proxy);
     }
     Ok(options)
 }

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use wsproto_async::Proxy;
 use wsproto_core::handshake::{ClientRequest, HandshakeError};
 
 use super::{CONNECT_HELP, Command, Flags, Runtime, UsageError, header, seconds};
@@ -29,6 +30,20 @@ pub(crate) struct ConnectArgs {
     pub(crate) execute: Option<Execute>,
     /// Which server certificates a `wss://` connection accepts (`--ca`, `--insecure`).
     pub(crate) trust: Trust,
+    /// Whether and through which proxy to connect (`--proxy`, `--no-proxy`).
+    pub(crate) proxy: ProxyChoice,
+}
+
+/// How `connect` picks a proxy.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum ProxyChoice {
+    /// The environment's, as curl reads it (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`): the default.
+    Environment,
+    /// `--proxy URL`: this one, whatever the environment says.
+    Url(String),
+    /// `--no-proxy`: connect directly.
+    Off,
 }
 
 /// What a `wss://` connection trusts.
@@ -71,6 +86,7 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
         show_ping_pong: false,
         execute: None,
         trust: Trust::Bundled,
+        proxy: ProxyChoice::Environment,
     };
     let (mut messages, mut wait, mut count) = (Vec::new(), None, None);
     let mut flags = Flags::new(args);
@@ -118,6 +134,23 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
                     ));
                 }
                 connect.trust = trust;
+            }
+            "--proxy" | "--no-proxy" => {
+                let proxy = match flag.as_str() {
+                    "--proxy" => {
+                        let url = flags.value("--proxy", inline)?;
+                        Proxy::parse(&url)
+                            .map_err(|error| UsageError(format!("--proxy: {error}")))?;
+                        ProxyChoice::Url(url)
+                    }
+                    _ => ProxyChoice::Off,
+                };
+                if connect.proxy != ProxyChoice::Environment {
+                    return Err(UsageError(
+                        "connect: give one of --proxy and --no-proxy, once".into(),
+                    ));
+                }
+                connect.proxy = proxy;
             }
             "-x" | "--execute" => messages.push(flags.value("--execute", inline)?),
             "-w" | "--wait" => {
@@ -302,7 +335,35 @@ mod tests {
             ),
             ("connect ws://a/ --insecure", "only apply to wss:// URLs"),
             ("connect ws://a/ --ca ca.pem", "only apply to wss:// URLs"),
+            ("connect ws://a/ --proxy", "--proxy needs a value"),
+            (
+                "connect ws://a/ --proxy ftp://p:1",
+                "--proxy: invalid proxy url",
+            ),
+            (
+                "connect ws://a/ --proxy http://u:secret@p:1/x",
+                "a proxy url has no path",
+            ),
+            ("connect ws://a/ --proxy p:1 --no-proxy", "one of --proxy"),
         ]);
+        // A proxy password is never echoed, even in a usage error.
+        let Err(error) = run("connect ws://a/ --proxy ftp://u:secret@p:1") else {
+            panic!("accepted")
+        };
+        assert!(!error.0.contains("secret"), "{}", error.0);
+    }
+
+    #[test]
+    fn proxy_comes_from_the_environment_a_flag_or_nowhere() {
+        assert_eq!(connect("connect ws://x/").proxy, ProxyChoice::Environment);
+        assert_eq!(
+            connect("connect ws://x/ --proxy socks5h://u:p@h:9050").proxy,
+            ProxyChoice::Url("socks5h://u:p@h:9050".into())
+        );
+        assert_eq!(
+            connect("connect ws://x/ --no-proxy").proxy,
+            ProxyChoice::Off
+        );
     }
 
     #[test]
@@ -324,6 +385,8 @@ mod tests {
                 "--count N",
                 "--ca FILE",
                 "--insecure",
+                "--proxy URL",
+                "--no-proxy",
                 "-h, --help",
             ],
         );

@@ -87,7 +87,16 @@ Options:
                           of the bundled Mozilla roots
   --insecure              wss://: accept any certificate (unknown issuer, another name,
                           expired): encrypted but not authenticated; for testing only
+  --proxy URL             Connect through this proxy: http://[USER:PASS@]HOST[:PORT] (CONNECT),
+                          socks5://... (names resolved here) or socks5h://... (by the proxy);
+                          the port defaults to 1080
+  --no-proxy              Connect directly, whatever the environment says
   -h, --help              Show this help
+
+Without --proxy or --no-proxy, the environment's proxy is used as curl uses it:
+https_proxy/HTTPS_PROXY for wss://, http_proxy/HTTP_PROXY for ws://, then
+all_proxy/ALL_PROXY; no_proxy/NO_PROXY lists hosts to reach directly (suffixes, IPs, CIDR,
+*); loopback hosts are always reached directly. Credentials never appear in messages.
 
 Text mode (the default) sends each line without its \\n or \\r\\n and needs UTF-8: a line
 that is not stops the command with exit status 5, naming the line. SECS may be fractional.
@@ -100,10 +109,12 @@ messages alone. Ctrl-C closes with 1000; a second Ctrl-C exits at once.
 Exit status:
   0    every input was sent and the connection closed normally (1000, or 1001 from the server)
   1    any other failure (e.g. the runtime could not start)
-  2    usage error: unknown option, missing value, invalid URL or header, unusable --ca file
+  2    usage error: unknown option, missing value, invalid URL, header or proxy URL (flag or
+       environment), unusable --ca file
   3    could not connect, or the opening handshake failed (refused, timed out, or TLS:
        the message names the host and the certificate problem — unknown issuer, name
-       mismatch, expired)
+       mismatch, expired; or the proxy: unreachable, refused with its status or SOCKS
+       reply, timed out — the message names the proxy, never its credentials)
   4    the connection ended abnormally: the server closed with another code (the summary
        says who closed, with code and reason), the connection broke or ended without a
        Close, or input that was read could not be sent before it ended

@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
-pub(crate) use connect::{ConnectArgs, Execute, Trust};
+pub(crate) use connect::{ConnectArgs, Execute, ProxyChoice, Trust};
 pub(crate) use help::{AUTOBAHN_HELP, CONNECT_HELP, MAIN_HELP, SERVE_HELP};
 pub(crate) use serve::{Certificate, Mode, ServeArgs};
 
