@@ -25,6 +25,11 @@ const ROWS: &[(&str, [&str; 4])] = &[
         "`wss://` client and server (`ClientConfig::tls`, `ServerConfig::tls`, certificate reload)",
         ["✓", "✓", "✓", "✓"],
     ),
+    // Behaviour: tests/tests/proxies.rs (tinyproxy and microsocks, every client adapter).
+    (
+        "clients through HTTP `CONNECT` and SOCKS5 proxies (`ClientConfig::proxy`, `Proxy::from_env`)",
+        ["✓", "✓", "✓", "✓"],
+    ),
     // Behaviour: tests/tests/async_adapters.rs (handshakes_progress_while_the_application_is_not_in_accept)
     // and the blocking server's handshake threads.
     (
@@ -108,7 +113,10 @@ macro_rules! async_surface {
                 Server, ServerConfig,
             };
             // Connecting, over TCP or a stream of your own; TLS settings.
-            let options = ClientConfig::default().tls(ClientTls::default());
+            let proxy = $adapter::Proxy::from_env("wss://example.com/").unwrap();
+            let options = ClientConfig::default()
+                .tls(ClientTls::default())
+                .proxy(proxy.unwrap_or($adapter::Proxy::socks5("socks5h://p").unwrap()));
             let mut ws = $adapter::connect_with("wss://example.com/", options)
                 .await
                 .unwrap();
@@ -203,7 +211,10 @@ fn blocking_surface(
         ClientConfig, ClientTls, CloseCode, Config, Limits, Message, MessageKind, Role, Server,
         ServerConfig, ShutdownSignal, WebSocket,
     };
-    let options = ClientConfig::default().tls(ClientTls::default());
+    let proxy = wsproto_blocking::Proxy::http("http://p:3128").unwrap();
+    let options = ClientConfig::default()
+        .tls(ClientTls::default())
+        .proxy(proxy);
     let mut ws = wsproto_blocking::connect_with("wss://example.com/", options).unwrap();
     wsproto_blocking::connect("ws://example.com/");
     wsproto_blocking::client_over(
