@@ -21,6 +21,9 @@ pub(crate) fn client(trust: &Trust) -> Result<Option<ClientTls>, String> {
     match trust {
         Trust::Bundled => Ok(None),
         Trust::Insecure => Ok(Some(ClientTls::dangerous_accept_any_certificate())),
+        Trust::Native => ClientTls::platform_roots()
+            .map(Some)
+            .map_err(|e| format!("--ca-native: {}", why(&e))),
         Trust::Ca(path) => {
             let pem = read("--ca", path)?;
             ClientTls::with_ca_pem(&pem)

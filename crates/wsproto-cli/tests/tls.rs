@@ -205,6 +205,50 @@ fn connect_names_each_certificate_problem_and_insecure_gets_past_it() {
     }
 }
 
+/// Runs `wsproto connect ARGS -x hi` with `SSL_CERT_FILE` (which the platform store reads
+/// on Linux) set to `cert_file`; returns its status code, stdout and stderr.
+fn connect_with_cert_file(args: &[&str], cert_file: &str) -> (Option<i32>, String, String) {
+    let out = Command::new(BIN)
+        .arg("connect")
+        .args(args)
+        .args(["-x", "hi"])
+        .env("SSL_CERT_FILE", cert_file)
+        .env_remove("SSL_CERT_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run wsproto connect");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn ca_native_trusts_what_the_platform_store_holds() {
+    let pki = Pki::new();
+    let (cert, key) = pki.leaf("good", &LOOPBACK, Validity::Current);
+    let server = serve(&["--tls-cert", &cert, "--tls-key", &key]);
+    // The platform store is the test CA (SSL_CERT_FILE): trusted on every runtime.
+    for runtime in RUNTIMES {
+        let args = [server.url.as_str(), "--ca-native", "--runtime", runtime];
+        let (status, out, err) = connect_with_cert_file(&args, &pki.ca_file);
+        assert_eq!(status, Some(0), "{runtime}: {err}");
+        assert_eq!(out, "hi\n", "{runtime}");
+    }
+    // Another CA in the platform store: the test CA's leaf is an unknown issuer.
+    let other = TestCa::new("another platform CA");
+    let other_file = pki.write("other-ca.pem", &other.ca_pem);
+    let (status, _, err) = connect_with_cert_file(&[&server.url, "--ca-native"], &other_file);
+    assert_eq!(status, Some(3), "{err}");
+    assert!(err.contains("unknown issuer"), "{err}");
+    // A store with nothing usable is a usage error naming the flag.
+    let empty = pki.write("empty.pem", "");
+    let (status, _, err) = connect_with_cert_file(&[&server.url, "--ca-native"], &empty);
+    assert_eq!(status, Some(2), "{err}");
+    assert!(err.contains("--ca-native"), "{err}");
+}
+
 #[test]
 fn self_signed_prints_the_hashes_of_the_certificate_it_serves() {
     for runtime in ["tokio", "blocking"] {

@@ -67,6 +67,27 @@ impl ClientTls {
         Self::with_ca_pem(&pem)
     }
 
+    /// Trusts the operating system's certificate store, read now: on Linux the
+    /// distribution's CA bundle (or the file and directory named by `SSL_CERT_FILE` and
+    /// `SSL_CERT_DIR`), on macOS the keychain, on Windows the system store. For clients that
+    /// must honour an enterprise CA installed on the machine. Certificates the store holds
+    /// but rustls cannot use are skipped; a store with none usable is an error.
+    pub fn platform_roots() -> Result<Self, TlsError> {
+        let found = rustls_native_certs::load_native_certs();
+        let mut roots = RootCertStore::empty();
+        let (added, _skipped) = roots.add_parsable_certificates(found.certs);
+        if added == 0 {
+            let why = found
+                .errors
+                .first()
+                .map_or_else(|| "it is empty".to_owned(), ToString::to_string);
+            return Err(TlsError::config(format!(
+                "no usable certificate in the platform's trust store: {why}"
+            )));
+        }
+        Ok(Self::trusting(roots))
+    }
+
     /// Your own rustls client config (client certificates for mutual TLS, the platform's
     /// verifier, pinned keys...), used as it is. Set its `alpn_protocols` to `http/1.1` if the
     /// server cares.

@@ -53,6 +53,8 @@ pub(crate) enum Trust {
     Bundled,
     /// `--ca FILE`: the certificate authorities in this PEM file, instead of the roots.
     Ca(PathBuf),
+    /// `--ca-native`: the operating system's trust store (curl's flag of the same name).
+    Native,
     /// `--insecure`: any certificate, for testing only.
     Insecure,
 }
@@ -123,14 +125,15 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
                 connect.ping_interval = Some(seconds("--ping-interval", &raw, false)?);
             }
             "--show-ping-pong" => connect.show_ping_pong = true,
-            "--ca" | "--insecure" => {
+            "--ca" | "--ca-native" | "--insecure" => {
                 let trust = match flag.as_str() {
                     "--ca" => Trust::Ca(PathBuf::from(flags.value("--ca", inline)?)),
+                    "--ca-native" => Trust::Native,
                     _ => Trust::Insecure,
                 };
                 if connect.trust != Trust::Bundled && connect.trust != trust {
                     return Err(UsageError(
-                        "connect: --ca and --insecure cannot be combined".into(),
+                        "connect: --ca, --ca-native and --insecure cannot be combined".into(),
                     ));
                 }
                 connect.trust = trust;
@@ -195,7 +198,7 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
     check_url(&connect.url)?;
     if connect.trust != Trust::Bundled && !is_wss(&connect.url) {
         return Err(UsageError(
-            "connect: --ca and --insecure only apply to wss:// URLs".into(),
+            "connect: --ca, --ca-native and --insecure only apply to wss:// URLs".into(),
         ));
     }
     Ok(Command::Connect(connect))
@@ -335,6 +338,11 @@ mod tests {
             ),
             ("connect ws://a/ --insecure", "only apply to wss:// URLs"),
             ("connect ws://a/ --ca ca.pem", "only apply to wss:// URLs"),
+            ("connect ws://a/ --ca-native", "only apply to wss:// URLs"),
+            (
+                "connect wss://a/ --ca-native --insecure",
+                "cannot be combined",
+            ),
             ("connect ws://a/ --proxy", "--proxy needs a value"),
             (
                 "connect ws://a/ --proxy ftp://p:1",
@@ -385,6 +393,7 @@ mod tests {
                 "--count N",
                 "--ca FILE",
                 "--insecure",
+                "--ca-native",
                 "--proxy URL",
                 "--no-proxy",
                 "-h, --help",

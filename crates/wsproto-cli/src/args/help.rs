@@ -85,6 +85,8 @@ Options:
   --count N               With -x: close as soon as N replies arrived
   --ca FILE               wss://: trust the certificate authorities in this PEM file instead
                           of the bundled Mozilla roots
+  --ca-native             wss://: trust the operating system's certificate store (on Linux
+                          the distribution's bundle, or SSL_CERT_FILE / SSL_CERT_DIR)
   --insecure              wss://: accept any certificate (unknown issuer, another name,
                           expired): encrypted but not authenticated; for testing only
   --proxy URL             Connect through this proxy: http://[USER:PASS@]HOST[:PORT] (CONNECT),
@@ -110,7 +112,7 @@ Exit status:
   0    every input was sent and the connection closed normally (1000, or 1001 from the server)
   1    any other failure (e.g. the runtime could not start)
   2    usage error: unknown option, missing value, invalid URL, header or proxy URL (flag or
-       environment), unusable --ca file
+       environment), unusable --ca file or empty --ca-native store
   3    could not connect, or the opening handshake failed (refused, timed out, or TLS:
        the message names the host and the certificate problem — unknown issuer, name
        mismatch, expired; or the proxy: unreachable, refused with its status or SOCKS
