@@ -212,3 +212,12 @@ fn http_tunnel_granted_before_the_request_was_written() {
         targets::http_tunnel,
     );
 }
+
+#[test]
+fn http_tunnel_empty_lines_before_the_status_line_are_not_held() {
+    regression(
+        "http_tunnel",
+        "empty_lines_before_the_status_line_are_not_held",
+        targets::http_tunnel,
+    );
+}
