@@ -63,6 +63,10 @@ impl<T: Transport> Transport for MaybeTls<T> {
         either!(self, s => s.poll_read_buf(cx, buf, max))
     }
 
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        either!(self, s => s.poll_read(cx, buf))
+    }
+
     fn poll_write_vectored(
         &mut self,
         cx: &mut Context<'_>,

@@ -37,6 +37,10 @@ pub trait Transport: Unpin + Send + 'static {
         max: usize,
     ) -> Poll<io::Result<usize>>;
 
+    /// Reads into `buf`, a plain slice (what a layer above with its own buffer, such as TLS,
+    /// hands down); `0` means the end of the stream.
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+
     /// Writes from the slices in order; returns how many bytes were written.
     fn poll_write_vectored(
         &mut self,

@@ -62,6 +62,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for FuturesIo
         result
     }
 
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
+    }
+
     fn poll_write_vectored(
         &mut self,
         cx: &mut Context<'_>,

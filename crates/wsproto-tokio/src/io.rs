@@ -50,6 +50,12 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send + 'static> Transport for TokioIo<S
         tokio_util::io::poll_read_buf(Pin::new(&mut self.0), cx, &mut buf.limit(max))
     }
 
+    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut read_buf = tokio::io::ReadBuf::new(buf);
+        std::task::ready!(Pin::new(&mut self.0).poll_read(cx, &mut read_buf))?;
+        Poll::Ready(Ok(read_buf.filled().len()))
+    }
+
     fn poll_write_vectored(
         &mut self,
         cx: &mut Context<'_>,
