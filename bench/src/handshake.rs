@@ -4,8 +4,7 @@
 
 use base64::Engine;
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// RFC 6455's example key and the accept value it implies.
 const CLIENT_KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
@@ -14,11 +13,12 @@ const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 /// Largest handshake head either side accepts.
 const MAX_HEAD: usize = 16 * 1024;
 
-/// `ws://host:port/path` → (`host:port`, `/path`).
+/// `ws://host:port/path` or `wss://…` → (`host:port`, `/path`).
 pub(crate) fn split_url(url: &str) -> Result<(String, String), String> {
     let rest = url
         .strip_prefix("ws://")
-        .ok_or_else(|| format!("only ws:// URLs are supported: {url}"))?;
+        .or_else(|| url.strip_prefix("wss://"))
+        .ok_or_else(|| format!("only ws:// and wss:// URLs are supported: {url}"))?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
         None => (rest, "/"),
@@ -27,7 +27,7 @@ pub(crate) fn split_url(url: &str) -> Result<(String, String), String> {
 }
 
 /// Reads until the end of an HTTP head; returns (head, bytes read past it).
-async fn read_head(stream: &mut TcpStream) -> Result<(Vec<u8>, Vec<u8>), String> {
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> Result<(Vec<u8>, Vec<u8>), String> {
     let mut buf = Vec::with_capacity(512);
     let mut chunk = [0u8; 1024];
     loop {
@@ -61,8 +61,8 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 }
 
 /// Client handshake on a connected socket; returns bytes that arrived after the response.
-pub(crate) async fn client(
-    stream: &mut TcpStream,
+pub(crate) async fn client<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     host: &str,
     path: &str,
 ) -> Result<Vec<u8>, String> {
@@ -74,6 +74,10 @@ pub(crate) async fn client(
         .write_all(request.as_bytes())
         .await
         .map_err(|e| format!("handshake write: {e}"))?;
+    stream
+        .flush()
+        .await
+        .map_err(|e| format!("handshake flush: {e}"))?;
     let (head, rest) = read_head(stream).await?;
     let head = String::from_utf8_lossy(&head);
     let status = head.lines().next().unwrap_or("");
@@ -87,7 +91,9 @@ pub(crate) async fn client(
 }
 
 /// Server handshake (just enough for a benchmark: checks the key and version, answers 101).
-pub(crate) async fn server(stream: &mut TcpStream) -> Result<(), String> {
+pub(crate) async fn server<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+) -> Result<(), String> {
     let (head, rest) = read_head(stream).await?;
     if !rest.is_empty() {
         return Err("client sent data before the handshake completed".into());
@@ -108,7 +114,11 @@ pub(crate) async fn server(stream: &mut TcpStream) -> Result<(), String> {
     stream
         .write_all(response.as_bytes())
         .await
-        .map_err(|e| format!("handshake write: {e}"))
+        .map_err(|e| format!("handshake write: {e}"))?;
+    stream
+        .flush()
+        .await
+        .map_err(|e| format!("handshake flush: {e}"))
 }
 
 #[cfg(test)]

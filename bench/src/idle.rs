@@ -65,8 +65,9 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-/// Opens `count` connections, each exchanging one verified 16-byte message; returns them open.
-async fn open_idle(url: &str, count: usize) -> Result<Vec<tokio::net::TcpStream>, String> {
+/// Opens `count` connections, each exchanging one verified 16-byte message; returns them
+/// open (plain TCP, or TLS for `wss://`).
+async fn open_idle(url: &str, count: usize) -> Result<Vec<Box<dyn std::any::Any>>, String> {
     let frames = Rc::new(Frames::new(16, 1));
     let mut streams = Vec::with_capacity(count);
     while streams.len() < count {
@@ -84,13 +85,26 @@ async fn open_idle(url: &str, count: usize) -> Result<Vec<tokio::net::TcpStream>
     Ok(streams)
 }
 
-async fn one_echo(url: &str, frames: &Frames) -> Result<tokio::net::TcpStream, String> {
+async fn one_echo(url: &str, frames: &Frames) -> Result<Box<dyn std::any::Any>, String> {
+    if url.starts_with("wss://") {
+        let (stream, buf) = crate::wss::connect(url).await?;
+        return Ok(Box::new(echo_once(stream, buf, frames).await?));
+    }
+    let (stream, buf) = connect(url).await?;
+    Ok(Box::new(echo_once(stream, buf, frames).await?))
+}
+
+/// Sends message 0 on `stream` and waits for its verified echo.
+async fn echo_once<S>(mut stream: S, mut buf: Vec<u8>, frames: &Frames) -> Result<S, String>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let (mut stream, mut buf) = connect(url).await?;
     stream
         .write_all(frames.frame(0))
         .await
         .map_err(|e| format!("write: {e}"))?;
+    stream.flush().await.map_err(|e| format!("flush: {e}"))?;
     let mut parser = EchoParser::default();
     let mut chunk = [0u8; 256];
     loop {

@@ -157,6 +157,16 @@ impl Frames {
         &self.payloads[j * self.size..(j + 1) * self.size]
     }
 
+    /// Every frame, back to back (the TLS writer sends slices of it).
+    pub(crate) fn ring(&self) -> &[u8] {
+        &self.ring
+    }
+
+    /// The length of one frame.
+    pub(crate) fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
     /// The frame of message `seq`, for one-off sends.
     pub(crate) fn frame(&self, seq: u64) -> &[u8] {
         let j = (seq % self.count as u64) as usize;
@@ -294,9 +304,9 @@ pub(crate) async fn connect(url: &str) -> Result<(TcpStream, Vec<u8>), String> {
 }
 
 #[derive(Default)]
-struct Shared {
+pub(crate) struct Shared {
     /// Messages echoed and verified, all connections.
-    msgs: Cell<u64>,
+    pub(crate) msgs: Cell<u64>,
     /// The first failure of any connection.
     error: RefCell<Option<String>>,
 }
@@ -304,30 +314,60 @@ struct Shared {
 async fn drive(config: &LoadConfig) -> Result<Report, String> {
     let frames = Rc::new(Frames::new(config.size, 2 * config.depth));
     let shared = Rc::new(Shared::default());
-    // Connect everything first, so the warm-up starts with all connections open.
-    let mut pending = Vec::with_capacity(config.conns);
-    for _ in 0..config.conns {
-        let url = config.url.clone();
-        pending.push(tokio::task::spawn_local(async move { connect(&url).await }));
-    }
-    let mut streams = Vec::with_capacity(config.conns);
-    for task in pending {
-        streams.push(task.await.map_err(|e| e.to_string())??);
-    }
     let read_cap = if config.size <= 4096 {
         64 * 1024
     } else {
         256 * 1024
     };
-    for (stream, leftover) in streams {
-        let (frames, shared, depth) = (Rc::clone(&frames), Rc::clone(&shared), config.depth);
-        tokio::task::spawn_local(async move {
-            if let Err(error) =
-                connection(stream, leftover, &frames, &shared, depth, read_cap).await
-            {
-                shared.error.borrow_mut().get_or_insert(error);
-            }
-        });
+    // Connect everything first, so the warm-up starts with all connections open.
+    if config.url.starts_with("wss://") {
+        let mut pending = Vec::with_capacity(config.conns);
+        for _ in 0..config.conns {
+            let url = config.url.clone();
+            pending.push(tokio::task::spawn_local(async move {
+                crate::wss::connect(&url).await
+            }));
+        }
+        let mut streams = Vec::with_capacity(config.conns);
+        for task in pending {
+            streams.push(task.await.map_err(|e| e.to_string())??);
+        }
+        for (stream, leftover) in streams {
+            let (frames, shared, depth) = (Rc::clone(&frames), Rc::clone(&shared), config.depth);
+            tokio::task::spawn_local(async move {
+                let run = crate::wss::connection(
+                    stream,
+                    leftover,
+                    frames,
+                    Rc::clone(&shared),
+                    depth,
+                    read_cap,
+                );
+                if let Err(error) = run.await {
+                    shared.error.borrow_mut().get_or_insert(error);
+                }
+            });
+        }
+    } else {
+        let mut pending = Vec::with_capacity(config.conns);
+        for _ in 0..config.conns {
+            let url = config.url.clone();
+            pending.push(tokio::task::spawn_local(async move { connect(&url).await }));
+        }
+        let mut streams = Vec::with_capacity(config.conns);
+        for task in pending {
+            streams.push(task.await.map_err(|e| e.to_string())??);
+        }
+        for (stream, leftover) in streams {
+            let (frames, shared, depth) = (Rc::clone(&frames), Rc::clone(&shared), config.depth);
+            tokio::task::spawn_local(async move {
+                if let Err(error) =
+                    connection(stream, leftover, &frames, &shared, depth, read_cap).await
+                {
+                    shared.error.borrow_mut().get_or_insert(error);
+                }
+            });
+        }
     }
     let check = |shared: &Shared| match shared.error.borrow().as_ref() {
         Some(error) => Err(error.clone()),

@@ -19,6 +19,7 @@ mod loopback;
 mod matrix;
 mod proc;
 mod server;
+mod wss;
 
 use std::process::ExitCode;
 
@@ -32,7 +33,9 @@ usage:
 
 IMPL: wsproto-tokio wsproto-smol wsproto-async-std wsproto-blocking
       tokio-tungstenite tokio-tungstenite-batched fastwebsockets tokio-websockets
-      raw-tokio (no WebSocket library: the floor; never counted as a peer)";
+      raw-tokio (no WebSocket library: the floor; never counted as a peer)
+      over TLS (wss://, TLS 1.3 AES-128-GCM for all): wsproto-tokio-wss tokio-tungstenite-wss
+      tokio-tungstenite-batched-wss fastwebsockets-wss tokio-websockets-wss";
 
 fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);

@@ -40,6 +40,11 @@ pub(crate) const IMPLS: &[&str] = &[
     "fastwebsockets",
     "tokio-websockets",
     "raw-tokio",
+    "wsproto-tokio-wss",
+    "tokio-tungstenite-wss",
+    "tokio-tungstenite-batched-wss",
+    "fastwebsockets-wss",
+    "tokio-websockets-wss",
 ];
 
 pub(crate) fn is_ours(name: &str) -> bool {
@@ -64,6 +69,17 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         "fastwebsockets" => tokio_rt(fastwebsockets_server(bind)),
         "tokio-websockets" => tokio_rt(tokio_websockets_server(bind)),
         "raw-tokio" => tokio_rt(raw_tokio_server(bind)),
+        "wsproto-tokio-wss" => tokio_rt(wsproto_tokio_wss_server(bind)),
+        "tokio-tungstenite-wss" => tokio_rt(peer_wss_server(bind, |s| tungstenite_echo(s, false))),
+        "tokio-tungstenite-batched-wss" => {
+            tokio_rt(peer_wss_server(bind, |s| tungstenite_echo(s, true)))
+        }
+        "fastwebsockets-wss" => tokio_rt(peer_wss_server(bind, |s| {
+            tokio::task::unconstrained(fastwebsockets_echo(s))
+        })),
+        "tokio-websockets-wss" => tokio_rt(peer_wss_server(bind, |s| {
+            tokio::task::unconstrained(tokio_websockets_echo(s))
+        })),
         other => Err(format!(
             "unknown --impl {other:?}; one of {}",
             IMPLS.join(", ")
@@ -89,6 +105,26 @@ fn tokio_rt(server: impl Future<Output = Result<(), String>>) -> Result<(), Stri
 
 async fn wsproto_tokio_server(bind: String) -> Result<(), String> {
     let mut server = wsproto_tokio::Server::bind(bind.as_str())
+        .await
+        .map_err(|e| format!("bind {bind}: {e}"))?;
+    listening(&server.url());
+    loop {
+        let mut ws = server.accept().await.map_err(|e| format!("accept: {e}"))?;
+        tokio::spawn(async move {
+            while let Some(Ok(message)) = ws.recv().await {
+                if ws.feed(message).await.is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// Ours over TLS: the same echo, the certificate and cipher of [`crate::wss`].
+async fn wsproto_tokio_wss_server(bind: String) -> Result<(), String> {
+    let tls = wsproto_tokio::ServerTls::from_config(crate::wss::server_config()?);
+    let config = wsproto_tokio::ServerConfig::default().tls(tls);
+    let mut server = wsproto_tokio::Server::bind_with(bind.as_str(), config)
         .await
         .map_err(|e| format!("bind {bind}: {e}"))?;
     listening(&server.url());
@@ -176,7 +212,6 @@ async fn bind_tokio(bind: &str) -> Result<tokio::net::TcpListener, String> {
 }
 
 async fn tungstenite_server(bind: String, batched: bool) -> Result<(), String> {
-    use tokio_tungstenite::tungstenite::Message;
     let listener = bind_tokio(&bind).await?;
     loop {
         let (stream, _) = listener
@@ -184,55 +219,57 @@ async fn tungstenite_server(bind: String, batched: bool) -> Result<(), String> {
             .await
             .map_err(|e| format!("accept: {e}"))?;
         let _ = stream.set_nodelay(true);
+        tokio::spawn(tungstenite_echo(stream, batched));
+    }
+}
+
+/// A peer's echo over TLS: tokio-rustls accepts, then `echo` runs on the TLS stream.
+async fn peer_wss_server<F, Fut>(bind: String, echo: F) -> Result<(), String>
+where
+    F: Fn(tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Fut + Copy + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let acceptor = crate::wss::acceptor()?;
+    let listener = tokio::net::TcpListener::bind(bind.as_str())
+        .await
+        .map_err(|e| format!("bind {bind}: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    listening(&format!("wss://{addr}/"));
+    loop {
+        let (stream, _) = listener
+            .accept()
+            .await
+            .map_err(|e| format!("accept: {e}"))?;
+        let acceptor = acceptor.clone();
+        // The TLS handshake runs in the connection's task, as in tokio-rustls's examples.
         tokio::spawn(async move {
-            let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
-                return;
-            };
-            if batched {
-                let _ = echo_corked(&mut ws, |m: &Message| m.is_binary() || m.is_text()).await;
-            } else {
-                while let Some(Ok(message)) = ws.next().await {
-                    if (message.is_binary() || message.is_text()) && ws.send(message).await.is_err()
-                    {
-                        break;
-                    }
-                }
+            if let Some(tls) = crate::wss::accept(&acceptor, stream).await {
+                echo(tls).await;
             }
         });
     }
 }
 
-async fn fastwebsockets_server(bind: String) -> Result<(), String> {
-    use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
-    let listener = bind_tokio(&bind).await?;
-    loop {
-        let (mut stream, _) = listener
-            .accept()
-            .await
-            .map_err(|e| format!("accept: {e}"))?;
-        let _ = stream.set_nodelay(true);
-        tokio::spawn(tokio::task::unconstrained(async move {
-            if crate::handshake::server(&mut stream).await.is_err() {
-                return;
+async fn tungstenite_echo<S>(stream: S, batched: bool)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio_tungstenite::tungstenite::Message;
+    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+        return;
+    };
+    if batched {
+        let _ = echo_corked(&mut ws, |m: &Message| m.is_binary() || m.is_text()).await;
+    } else {
+        while let Some(Ok(message)) = ws.next().await {
+            if (message.is_binary() || message.is_text()) && ws.send(message).await.is_err() {
+                break;
             }
-            let mut ws = FragmentCollector::new(WebSocket::after_handshake(stream, Role::Server));
-            loop {
-                let Ok(frame) = ws.read_frame().await else {
-                    break;
-                };
-                let is_data = matches!(frame.opcode, OpCode::Text | OpCode::Binary);
-                if frame.opcode == OpCode::Close
-                    || (is_data && ws.write_frame(frame).await.is_err())
-                {
-                    break;
-                }
-            }
-        }));
+        }
     }
 }
 
-async fn tokio_websockets_server(bind: String) -> Result<(), String> {
-    use tokio_websockets::ServerBuilder;
+async fn fastwebsockets_server(bind: String) -> Result<(), String> {
     let listener = bind_tokio(&bind).await?;
     loop {
         let (stream, _) = listener
@@ -240,16 +277,54 @@ async fn tokio_websockets_server(bind: String) -> Result<(), String> {
             .await
             .map_err(|e| format!("accept: {e}"))?;
         let _ = stream.set_nodelay(true);
-        tokio::spawn(tokio::task::unconstrained(async move {
-            let Ok((_request, mut ws)) = ServerBuilder::new().accept(stream).await else {
-                return;
-            };
-            while let Some(Ok(message)) = ws.next().await {
-                if (message.is_binary() || message.is_text()) && ws.send(message).await.is_err() {
-                    break;
-                }
-            }
-        }));
+        tokio::spawn(tokio::task::unconstrained(fastwebsockets_echo(stream)));
+    }
+}
+
+async fn fastwebsockets_echo<S>(mut stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use fastwebsockets::{FragmentCollector, OpCode, Role, WebSocket};
+    if crate::handshake::server(&mut stream).await.is_err() {
+        return;
+    }
+    let mut ws = FragmentCollector::new(WebSocket::after_handshake(stream, Role::Server));
+    loop {
+        let Ok(frame) = ws.read_frame().await else {
+            break;
+        };
+        let is_data = matches!(frame.opcode, OpCode::Text | OpCode::Binary);
+        if frame.opcode == OpCode::Close || (is_data && ws.write_frame(frame).await.is_err()) {
+            break;
+        }
+    }
+}
+
+async fn tokio_websockets_server(bind: String) -> Result<(), String> {
+    let listener = bind_tokio(&bind).await?;
+    loop {
+        let (stream, _) = listener
+            .accept()
+            .await
+            .map_err(|e| format!("accept: {e}"))?;
+        let _ = stream.set_nodelay(true);
+        tokio::spawn(tokio::task::unconstrained(tokio_websockets_echo(stream)));
+    }
+}
+
+async fn tokio_websockets_echo<S>(stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio_websockets::ServerBuilder;
+    let Ok((_request, mut ws)) = ServerBuilder::new().accept(stream).await else {
+        return;
+    };
+    while let Some(Ok(message)) = ws.next().await {
+        if (message.is_binary() || message.is_text()) && ws.send(message).await.is_err() {
+            break;
+        }
     }
 }
 
