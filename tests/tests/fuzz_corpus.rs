@@ -184,6 +184,17 @@ fn empty_queue_with_zero_high_water_is_not_full() {
     regression("deflate", name, targets::deflate);
 }
 
+/// A half-closed connection (the peer's Close arrived, our answer waits for the application)
+/// sends no pings, so it must not schedule the keepalive either: the engine once kept
+/// offering a keepalive deadline in the past that `handle_timeout` could not act on (a busy
+/// loop in any adapter). Found by the stable smoke when half-closing entered the fuzz setup.
+#[test]
+fn half_closed_connection_schedules_no_keepalive() {
+    let name = "half_closed_connection_schedules_no_keepalive";
+    regression("round_trip", name, targets::round_trip);
+    regression("deflate", name, targets::deflate);
+}
+
 #[test]
 fn http_tunnel_corpus() {
     assert!(replay("http_tunnel", targets::http_tunnel) > 0);

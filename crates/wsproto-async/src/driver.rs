@@ -149,6 +149,11 @@ impl<T: Transport> Driver<T> {
             if let Poll::Ready(Err(error)) = self.poll_write_queued(cx, half) {
                 return self.io_failed(error);
             }
+            if self.conn.is_half_closed() {
+                // The peer's Close arrived and the application answers it when its sending is
+                // done: no more events will come, and the transport stays open for its data.
+                return Poll::Ready(None);
+            }
             if self.conn.state() == State::Closed || self.failed {
                 if self.conn.wants_write() {
                     return Poll::Pending; // the write above registered for readiness
@@ -403,7 +408,7 @@ impl<T: Transport> Driver<T> {
         code: CloseCode,
         reason: &str,
     ) -> Poll<Result<(), Error>> {
-        if self.conn.state() == State::Open {
+        if self.conn.state() == State::Open || self.conn.is_half_closed() {
             let now = self.now();
             self.conn.close(code, reason, now)?;
         }

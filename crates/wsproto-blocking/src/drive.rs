@@ -75,6 +75,11 @@ impl<S: BlockingTransport> WebSocket<S> {
             if let Err(error) = self.write_queued() {
                 return Poll::Ready(self.io_failed(error));
             }
+            if self.conn.is_half_closed() {
+                // The peer's Close arrived and the application answers it when its sending is
+                // done: no more events will come, and the transport stays open for its data.
+                return Poll::Ready(None);
+            }
             if self.failed || self.conn.is_finished() {
                 return Poll::Ready(match self.shutdown_transport() {
                     Ok(()) => {

@@ -212,9 +212,10 @@ impl<S: BlockingTransport> WebSocket<S> {
     /// sending side down. Data messages that arrive meanwhile are dropped; to read them, use
     /// [`start_close`](Self::start_close) and keep receiving.
     ///
-    /// If a Close was already sent or received, this only completes the closing handshake.
+    /// If a Close was already sent or received, this only completes the closing handshake
+    /// (on a half-closed connection, it sends the answer).
     pub fn close(&mut self, code: CloseCode, reason: &str) -> Result<()> {
-        if self.conn.state() == State::Open {
+        if self.conn.state() == State::Open || self.conn.is_half_closed() {
             let now = self.now();
             self.conn.close(code, reason, now)?;
         }

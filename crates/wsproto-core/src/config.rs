@@ -159,6 +159,7 @@ pub struct Config {
     close_timeout: Duration,
     keepalive_interval: Option<Duration>,
     keepalive_timeout: Duration,
+    half_close: bool,
 }
 
 impl Default for Config {
@@ -170,6 +171,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             keepalive_interval: None,
             keepalive_timeout: Duration::from_secs(10),
+            half_close: false,
         }
     }
 }
@@ -228,6 +230,21 @@ impl Config {
         self
     }
 
+    /// Let a received Close end only the peer's sending side, as a TCP FIN does: ours stays
+    /// open for data until the application calls [`Connection::close`](crate::Connection::close),
+    /// which sends the answering Close after everything queued.
+    ///
+    /// Default `false`: the Close is answered at once (RFC 6455 §5.5.1, "as soon as
+    /// practical"). Turn it on to carry byte streams whose ends finish at different times (a
+    /// tunnel whose client is done writing but still expects the answer); the peer waits for
+    /// our Close up to its own close timeout. Pings and pongs are not sent while the answer is
+    /// pending.
+    #[must_use]
+    pub fn half_close(mut self, enabled: bool) -> Self {
+        self.half_close = enabled;
+        self
+    }
+
     /// See [`Config::delivery`].
     #[must_use]
     pub fn get_delivery(&self) -> Delivery {
@@ -263,6 +280,12 @@ impl Config {
     pub fn get_keepalive_timeout(&self) -> Duration {
         self.keepalive_timeout
     }
+
+    /// See [`Config::half_close`].
+    #[must_use]
+    pub fn get_half_close(&self) -> bool {
+        self.half_close
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +305,7 @@ mod tests {
         assert_eq!(config.get_close_timeout(), Duration::from_secs(5));
         assert!(config.get_auto_pong());
         assert_eq!(config.get_keepalive_interval(), None);
+        assert!(!config.get_half_close());
     }
 
     #[test]

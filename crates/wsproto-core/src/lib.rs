@@ -26,6 +26,7 @@ extern crate alloc;
 #[cfg(test)]
 extern crate std;
 
+pub mod byte_stream;
 mod close;
 mod config;
 mod connection;

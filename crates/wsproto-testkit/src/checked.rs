@@ -222,7 +222,16 @@ impl Checked {
                 assert_eq!(self.conn.close_received(), Some(&frame));
                 assert!(rank(self.conn.state()) >= rank(State::Closing));
                 self.close_event = true;
-                self.close_sent = self.conn.close_sent().map(|c| c.code());
+                let answered = self.conn.close_sent().map(|c| c.code());
+                if self.close_sent.is_none() {
+                    // Answered at once, unless the connection half-closes.
+                    let half = self.conn.config().get_half_close();
+                    assert_eq!(answered.is_none(), half, "Close answered: {answered:?}");
+                    if let Some(echo) = answered {
+                        assert_eq!(echo, code, "the echo repeats the peer's code");
+                    }
+                }
+                self.close_sent = answered;
                 self.partial = None;
                 self.allowance += CONTROL_MAX;
             }
@@ -277,6 +286,7 @@ impl Checked {
         if self.error.is_some() {
             assert_eq!(state, State::Closed);
         }
+        assert_eq!(self.conn.is_half_closed(), self.half_closed());
         let buffered = self.conn.buffered_amount();
         let high_water = self.conn.limits().get_write_high_water();
         assert_eq!(self.conn.wants_write(), buffered > 0);
@@ -373,8 +383,21 @@ impl Checked {
         }
     }
 
-    /// Why any command is refused now, if it is.
-    fn refusal(&self) -> Vec<SendError> {
+    /// Whether the peer's Close arrived and, on a half-closing connection, is not answered
+    /// yet: data and our Close may still be sent, pings and pongs not.
+    fn half_closed(&self) -> bool {
+        self.conn.config().get_half_close()
+            && self.close_event
+            && self.close_sent.is_none()
+            && self.error.is_none()
+    }
+
+    /// Why a command is refused now, if it is; `data_or_close` for everything but pings and
+    /// pongs.
+    fn refusal(&self, data_or_close: bool) -> Vec<SendError> {
+        if data_or_close && self.half_closed() {
+            return Vec::new();
+        }
         match self.conn.state() {
             State::Closed => vec![SendError::Closed],
             State::Closing => vec![SendError::Closing],
@@ -388,9 +411,11 @@ impl Checked {
         let role = self.conn.role();
         let frame_size = self.conn.config().get_outgoing_frame_size().get();
         let before = self.conn.buffered_amount();
-        let mut applicable = self.refusal();
-        let full = self.conn.is_write_buffer_full();
         let is_ping = matches!(command, Command::Ping(_));
+        let is_control = is_ping || matches!(command, Command::Pong(_));
+        let answering = self.half_closed();
+        let mut applicable = self.refusal(!is_control);
+        let full = self.conn.is_write_buffer_full();
         // A compressed message's size is the codec's business; uncompressed ones are exact.
         let mut exact = !self.conn.has_extension();
         let done = match command {
@@ -487,9 +512,15 @@ impl Checked {
                 self.allowance += queued;
                 let sent = self.conn.close_sent().expect("close recorded");
                 assert_eq!((sent.code(), sent.reason()), (code, reason.as_str()));
-                assert_eq!(self.conn.state(), State::Closing);
-                let deadline = now + self.conn.config().get_close_timeout();
-                assert!(self.conn.poll_timeout().is_some_and(|t| t <= deadline));
+                if answering {
+                    // The answer to the peer's Close: the handshake is complete.
+                    assert_eq!(self.conn.state(), State::Closed);
+                    assert_eq!(self.conn.poll_timeout(), None);
+                } else {
+                    assert_eq!(self.conn.state(), State::Closing);
+                    let deadline = now + self.conn.config().get_close_timeout();
+                    assert!(self.conn.poll_timeout().is_some_and(|t| t <= deadline));
+                }
                 None
             }
         };

@@ -229,7 +229,8 @@ pub(crate) const RT_OPS: u8 = RT_COMMANDS + COMMANDS;
 
 /// Behaviour and limits from 4 setup bytes: `c0` bit 0 streaming delivery, bit 1 auto-pong
 /// off, bit 2 keepalive on, bit 3 small outgoing frames (`c1` + 1 bytes), bit 4 small receive
-/// limits (from `c3`), bit 5 small high-water mark (`c3` × 16 bytes); `c2` sets the timers.
+/// limits (from `c3`), bit 5 small high-water mark (`c3` × 16 bytes), bit 6 half-close;
+/// `c2` sets the timers.
 pub fn decode_setup(input: &mut Input<'_>) -> (Config, Limits) {
     let [c0, c1, c2, c3] = [input.byte(), input.byte(), input.byte(), input.byte()];
     let ms = |n: u8, scale: u64| Duration::from_millis(u64::from(n) * scale);
@@ -241,7 +242,8 @@ pub fn decode_setup(input: &mut Input<'_>) -> (Config, Limits) {
         })
         .auto_pong(c0 & 2 == 0)
         .close_timeout(ms(c2 & 0x0F, 200))
-        .keepalive_timeout(ms(c2 >> 4, 100));
+        .keepalive_timeout(ms(c2 >> 4, 100))
+        .half_close(c0 & 0x40 != 0);
     if c0 & 4 != 0 {
         config = config.keepalive_interval(Some(ms(c2, 10) + Duration::from_millis(10)));
     }

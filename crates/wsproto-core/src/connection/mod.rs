@@ -396,7 +396,12 @@ impl Connection {
             self.config.get_keepalive_interval(),
         ) {
             (Some(deadline), _) => Some(deadline),
-            (None, Some(interval)) if self.close_sent.is_none() => Some(self.last_input + interval),
+            // No keepalive once either Close went (a half-closed connection sends no pings).
+            (None, Some(interval))
+                if self.close_sent.is_none() && self.close_received.is_none() =>
+            {
+                Some(self.last_input + interval)
+            }
             _ => None,
         };
         earliest(self.close_deadline, keepalive)
@@ -424,6 +429,7 @@ impl Connection {
         if let Some(interval) = self.config.get_keepalive_interval() {
             let due = self.keepalive_deadline.is_none()
                 && self.close_sent.is_none()
+                && self.close_received.is_none()
                 && now >= self.last_input + interval;
             if due && self.ping(b"", now).is_ok() {
                 self.keepalive_deadline = Some(now + self.config.get_keepalive_timeout());

@@ -401,7 +401,10 @@ impl Connection {
                 self.close_received = Some(alloc::boxed::Box::new(close.clone()));
                 self.read = BytesMut::new();
                 self.incoming = Default::default();
-                if self.close_sent.is_none() {
+                if self.close_sent.is_none() && self.config.get_half_close() {
+                    // Half-closed: the application sends the answer with `close` when its own
+                    // sending is done.
+                } else if self.close_sent.is_none() {
                     // Echo the peer's code (RFC 6455 §5.5.1), or an empty Close if it sent none.
                     let code = close.code();
                     let echo = if code == CloseCode::NO_STATUS {

@@ -56,7 +56,7 @@ impl Connection {
         data: &[u8],
         fin: bool,
     ) -> Result<(), SendError> {
-        self.check_open()?;
+        self.check_data_allowed()?;
         self.check_room()?;
         let opcode = if self.sending_fragmented {
             OpCode::Continuation
@@ -99,14 +99,16 @@ impl Connection {
     ///
     /// Everything queued before stays ahead of the Close; nothing but the transmit queue's
     /// draining happens afterwards. If the peer already closed, this is refused (the echo was
-    /// sent automatically).
+    /// sent automatically), except on a half-closed connection
+    /// ([`Config::half_close`](crate::Config::half_close)), where this sends the answer and the
+    /// connection is closed once it is written.
     pub fn close(
         &mut self,
         code: CloseCode,
         reason: &str,
         now: super::Instant,
     ) -> Result<(), SendError> {
-        self.check_open()?;
+        self.check_data_allowed()?;
         if !code.is_sendable() {
             return Err(SendError::UnsendableCloseCode(code));
         }
@@ -114,8 +116,30 @@ impl Connection {
             return Err(SendError::ReasonTooLong);
         }
         self.queue_close(CloseFrame::new(code, reason));
-        self.close_deadline = Some(now + self.config.get_close_timeout());
+        if !self.closed {
+            self.close_deadline = Some(now + self.config.get_close_timeout());
+        }
         Ok(())
+    }
+
+    /// Refuses data (and our Close) once closing or closed, except while a half-closed
+    /// connection ([`Config::half_close`](crate::Config::half_close)) has not answered the
+    /// peer's Close yet.
+    fn check_data_allowed(&self) -> Result<(), SendError> {
+        if self.is_half_closed() {
+            Ok(())
+        } else {
+            self.check_open()
+        }
+    }
+
+    /// Whether the peer's Close arrived and is not answered yet, on a half-closing connection
+    /// ([`Config::half_close`](crate::Config::half_close)): the peer sends nothing more, and
+    /// we may still send data until [`close`](Self::close) answers. Adapters stop waiting for
+    /// events then (there will be none) and leave the connection to the application.
+    #[must_use]
+    pub fn is_half_closed(&self) -> bool {
+        self.close_received.is_some() && self.close_sent.is_none() && self.error.is_none()
     }
 
     /// Refuses commands once closing or closed.
@@ -145,7 +169,7 @@ impl Connection {
         owned: Option<&Bytes>,
         transform: bool,
     ) -> Result<(), SendError> {
-        self.check_open()?;
+        self.check_data_allowed()?;
         if self.sending_fragmented {
             return Err(SendError::FragmentInProgress);
         }

@@ -2,6 +2,7 @@
 //! virtual clock, in both roles.
 
 mod behaviour;
+mod byte_stream;
 mod extension;
 mod lifecycle;
 pub(crate) mod pair;

@@ -205,6 +205,14 @@ fn run_pair(mut input: Input<'_>, extensions: [Option<Box<dyn Extension>>; 2]) {
             pair.sides[0].command(Command::Close(CloseCode::NORMAL, "done".into()), now);
         }
         pair.drive();
+        // A half-closed side answers the peer's Close when its application is done sending.
+        for side in &mut pair.sides {
+            if side.conn().is_half_closed() {
+                let now = pair.now;
+                side.command(Command::Close(CloseCode::NORMAL, "answer".into()), now);
+            }
+        }
+        pair.drive();
         for side in &mut pair.sides {
             assert_eq!(
                 side.conn().state(),
