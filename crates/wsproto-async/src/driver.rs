@@ -171,10 +171,10 @@ impl<T: Transport> Driver<T> {
             if self.fire_due_deadlines(now) || self.start_shutdown_close(false, cx) {
                 continue;
             }
-            if self.conn.is_write_buffer_full() {
-                // The peer is not reading what we send (the write above is pending and has
-                // registered for writability). Stop reading too, so automatic replies to a
-                // ping flood cannot grow the queue without bound.
+            if self.conn.should_pause_reading() {
+                // The peer floods us with pings and does not read our replies (the write
+                // above is pending and has registered for writability). Stop reading too, so
+                // the replies cannot grow the queue without bound.
                 if self.register_wakeups(cx) {
                     continue;
                 }
@@ -342,11 +342,28 @@ impl<T: Transport> Driver<T> {
 
     /// Writes everything queued (one vectored write per call when the transport supports
     /// it), then flushes the transport.
+    ///
+    /// When the receiving half of a split connection made room, the sending half is woken:
+    /// it may wait for room on a readiness registration that this half's writes replaced or
+    /// consumed (futures-io streams keep one per direction), and would otherwise sleep with
+    /// bytes still queued.
     pub(crate) fn poll_write_queued(
         &mut self,
         cx: &mut Context<'_>,
         half: Half,
     ) -> Poll<io::Result<()>> {
+        let before = self.conn.buffered_amount();
+        let polled = self.poll_write_out(cx, half);
+        if half == Half::Reader
+            && self.conn.buffered_amount() < before
+            && let Some(pair) = &self.write_wakers
+        {
+            pair.wake_half(Half::Writer);
+        }
+        polled
+    }
+
+    fn poll_write_out(&mut self, cx: &mut Context<'_>, half: Half) -> Poll<io::Result<()>> {
         let waker = self
             .write_wakers
             .as_ref()

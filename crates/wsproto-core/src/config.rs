@@ -237,8 +237,9 @@ impl Config {
     /// Default `false`: the Close is answered at once (RFC 6455 §5.5.1, "as soon as
     /// practical"). Turn it on to carry byte streams whose ends finish at different times (a
     /// tunnel whose client is done writing but still expects the answer); the peer waits for
-    /// our Close up to its own close timeout. Pings and pongs are not sent while the answer is
-    /// pending.
+    /// our Close up to its own close timeout, which on a half-closing connection counts the
+    /// silence since the last input (a peer that keeps sending is waited for). Pings and
+    /// pongs are not sent while the answer is pending.
     #[must_use]
     pub fn half_close(mut self, enabled: bool) -> Self {
         self.half_close = enabled;

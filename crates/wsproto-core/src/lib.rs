@@ -47,7 +47,7 @@ pub(crate) mod tests;
 pub use bytes::{Bytes, BytesMut};
 pub use close::{CloseCode, CloseFrame, InvalidCloseCode, MAX_REASON_LEN};
 pub use config::{Config, Delivery, Limits};
-pub use connection::{Connection, LINGER, Role, SHUTDOWN_REASON, State};
+pub use connection::{Connection, LINGER, REPLY_ALLOWANCE, Role, SHUTDOWN_REASON, State};
 pub use error::{ProtocolError, SendError};
 pub use event::{Event, Message, MessageKind, Utf8Bytes};
 #[cfg(feature = "deflate")]

@@ -97,6 +97,9 @@ pub struct Connection {
     read_space: u32,
     /// Length of `read` when `read_buffer` last handed it out, to see how much a read added.
     read_len_before: u32,
+    /// Bytes of automatic replies (pongs) queued while the write buffer was full; back to 0
+    /// once it drains below the mark (see `should_pause_reading`).
+    replies_while_full: u32,
     frame: Option<FrameState>,
     incoming: Incoming,
     eof: bool,
@@ -217,6 +220,7 @@ impl Connection {
             read: BytesMut::new(),
             read_space: recv::INITIAL_READ_SPACE as u32,
             read_len_before: 0,
+            replies_while_full: 0,
             frame: None,
             incoming: Incoming::default(),
             eof: false,
@@ -352,6 +356,29 @@ impl Connection {
     /// Reports that the first `n` queued bytes were written.
     pub fn advance_transmit(&mut self, n: usize) {
         self.transmit.advance(n);
+        if self.replies_while_full > 0 && !self.is_write_buffer_full() {
+            self.replies_while_full = 0;
+        }
+    }
+
+    /// Whether to stop reading until the write buffer drains: the answers to the peer's pings
+    /// queued while the buffer was full passed [`REPLY_ALLOWANCE`] — the peer sends pings
+    /// faster than it reads our replies, and reading on would grow the queue without bound.
+    ///
+    /// A full buffer alone is no reason: the application's sends already wait at the mark,
+    /// and pausing the reads for them would deadlock two peers that both send while
+    /// receiving in another task (each waiting for the other to read).
+    #[must_use]
+    pub fn should_pause_reading(&self) -> bool {
+        self.replies_while_full as usize > REPLY_ALLOWANCE
+    }
+
+    /// Counts an automatic reply of `len` bytes just queued (see `should_pause_reading`).
+    pub(super) fn note_reply(&mut self, len: usize, buffer_was_full: bool) {
+        if buffer_was_full {
+            let len = u32::try_from(len).unwrap_or(u32::MAX);
+            self.replies_while_full = self.replies_while_full.saturating_add(len);
+        }
     }
 
     /// Bytes of buffer memory the connection holds (read, reassembly and write buffers'
@@ -467,6 +494,10 @@ impl core::fmt::Debug for Connection {
             .finish_non_exhaustive()
     }
 }
+
+/// Bytes of automatic replies a connection queues beyond a full write buffer before it asks
+/// the adapter to stop reading ([`Connection::should_pause_reading`]).
+pub const REPLY_ALLOWANCE: usize = 64 * 1024;
 
 /// A cheap 64-bit FNV-1a hash, enough to recognise the pong that echoes our latest ping.
 fn payload_hash(payload: &[u8]) -> u64 {

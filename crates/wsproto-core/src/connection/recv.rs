@@ -161,6 +161,13 @@ impl Connection {
     fn note_input(&mut self, now: Instant) {
         self.last_input = now;
         self.keepalive_deadline = None;
+        if self.config.get_half_close()
+            && let Some(deadline) = self.close_deadline.as_mut()
+        {
+            // Half-closing: the peer may send for as long as it keeps sending; the close
+            // timeout counts its silence.
+            *deadline = now + self.config.get_close_timeout();
+        }
     }
 
     /// The next event, `Ok(None)` when more input is needed, or the error that failed the
@@ -378,8 +385,11 @@ impl Connection {
         let event = match frame.opcode {
             OpCode::Ping => {
                 if self.config.get_auto_pong() && self.close_sent.is_none() {
+                    let full = self.is_write_buffer_full();
+                    let before = self.transmit.len();
                     // Cannot fail: nothing was closed and the payload is at most 125 bytes.
                     let _ = self.pong(&payload);
+                    self.note_reply(self.transmit.len() - before, full);
                 }
                 Event::Ping(payload)
             }

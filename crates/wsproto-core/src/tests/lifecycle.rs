@@ -87,3 +87,37 @@ fn last_rtt_is_the_latest_answered_ping() {
         assert_eq!(pair.side(sender).last_rtt(), Some(Duration::from_millis(7)));
     }
 }
+
+#[test]
+fn reading_pauses_only_for_replies_queued_beyond_a_full_buffer() {
+    for side in ROLES {
+        let limits = crate::Limits::default().write_high_water(1024);
+        let mut pair = Pair::with(crate::Config::default(), limits);
+        let now = pair.now;
+        let peer = other(side);
+        // The application's own data fills the buffer: that alone never pauses reading.
+        pair.side(side).send_binary(&[7; 4096]).unwrap();
+        assert!(pair.side(side).is_write_buffer_full());
+        assert!(!pair.side(side).should_pause_reading());
+
+        // The peer floods pings and never reads our pongs: once the replies queued beyond
+        // the full buffer pass the allowance, reading pauses.
+        let mut pings = 0;
+        while !pair.side(side).should_pause_reading() {
+            pair.side(peer).ping(&[1; 125], now).unwrap();
+            let bytes = pair.side(peer).transmit().to_vec();
+            let n = bytes.len();
+            pair.side(peer).advance_transmit(n);
+            pair.side(side).handle_input(&bytes, now);
+            while let Ok(Some(_)) = pair.side(side).poll_event() {}
+            pings += 1;
+            assert!(pings < 10_000, "never paused");
+        }
+        assert!(pair.side(side).buffered_amount() <= 4096 + 14 + crate::REPLY_ALLOWANCE + 140);
+
+        // Once the queue drains below the mark, reading resumes.
+        let queued = pair.side(side).buffered_amount();
+        pair.side(side).advance_transmit(queued);
+        assert!(!pair.side(side).should_pause_reading());
+    }
+}
