@@ -58,6 +58,10 @@ const ROWS: &[(&str, [&str; 4])] = &[
         ["✓", "✓", "✓", "`Iterator`"],
     ),
     ("`poll_next_event(wait)`", ["—", "—", "—", "✓"]),
+    (
+        "`into_byte_stream()`: read/write/buf-read views, half-close",
+        ["✓", "✓", "✓", "✓"],
+    ),
 ];
 
 /// The parity table's rows as the README shows them.
@@ -155,6 +159,20 @@ macro_rules! async_surface {
             let _ = SinkExt::send(&mut ws, Message::text("a"));
             let _ = StreamExt::next(&mut ws);
             let (_read, _write) = ws.split();
+            // The byte-stream view, with the runtime's own I/O traits.
+            let accepted = Server::bind("127.0.0.1:0")
+                .await
+                .unwrap()
+                .accept()
+                .await
+                .unwrap();
+            let mut bytes = accepted
+                .into_byte_stream()
+                .text_messages(wsproto_core::byte_stream::TextMessages::PassThrough);
+            let _ = std::future::poll_fn(|cx| bytes.poll_read(cx, &mut [0; 4])).await;
+            let _ = std::future::poll_fn(|cx| bytes.poll_write(cx, b"a")).await;
+            let _ = std::future::poll_fn(|cx| bytes.poll_shutdown(cx)).await;
+            let _ = bytes.close_received();
             let _ = Role::Server;
             let _ = (Config::default(), Limits::default());
         }
@@ -198,6 +216,19 @@ fn from_upgraded_surface(
         Limits::default(),
         &[],
     );
+}
+
+/// Each async adapter's byte stream has its runtime's own I/O traits.
+#[allow(dead_code)]
+fn byte_stream_traits() {
+    fn tokio_io<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + tokio::io::AsyncBufRead>() {}
+    fn futures_io<
+        T: futures_util::io::AsyncRead + futures_util::io::AsyncWrite + futures_util::io::AsyncBufRead,
+    >() {
+    }
+    tokio_io::<wsproto_tokio::TcpByteStream>();
+    futures_io::<wsproto_smol::TcpByteStream>();
+    futures_io::<wsproto_async_std::TcpByteStream>();
 }
 
 /// Every API a mark claims for the blocking adapter.
@@ -255,4 +286,13 @@ fn blocking_surface(
     ws.close(CloseCode::NORMAL, "");
     ws.abort();
     for _message in &mut ws {}
+    let mut bytes = server
+        .accept()
+        .unwrap()
+        .into_byte_stream()
+        .text_messages(wsproto_core::byte_stream::TextMessages::PassThrough);
+    let _ = std::io::Read::read(&mut bytes, &mut [0; 4]);
+    let _ = std::io::Write::write(&mut bytes, b"a");
+    let _ = std::io::BufRead::fill_buf(&mut bytes);
+    let _ = bytes.shutdown();
 }

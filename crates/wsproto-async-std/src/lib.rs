@@ -38,6 +38,10 @@ pub type WebSocket<S = TcpStream> = wsproto_futures::WebSocket<S>;
 /// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
 /// [`Server::accept`](wsproto_futures::Server::accept) hand out.
 pub type TcpWebSocket = wsproto_futures::TcpWebSocket<TcpStream>;
+/// A [`WebSocket`] as a byte stream (futures-io `AsyncRead` + `AsyncWrite` + `AsyncBufRead`).
+pub type ByteStream<S = TcpStream> = wsproto_futures::ByteStream<S>;
+/// A [`TcpWebSocket`] as a byte stream.
+pub type TcpByteStream = wsproto_futures::TcpByteStream<TcpStream>;
 /// The receiving half of a split [`WebSocket`].
 pub type ReadHalf<S = TcpStream> = wsproto_futures::ReadHalf<S>;
 /// The sending half of a split [`WebSocket`].

@@ -6,7 +6,8 @@
 //! listen, accept, spawn); this crate supplies the rest:
 //!
 //! - [`WebSocket`]: the open connection, with async methods, `futures` `Stream` + `Sink`, and
-//!   [`WebSocket::split`] into halves for two tasks;
+//!   [`WebSocket::split`] into halves for two tasks, and [`WebSocket::into_byte_stream`], the
+//!   connection as a byte pipe ([`ByteStream`]);
 //! - [`connect_with`] and [`Server`]: the client and the server over any [`Runtime`], with
 //!   pause/resume, a pending-handshake cap and graceful shutdown;
 //! - [`client_over`] / [`open_client`] and [`accept_stream`]: the async drivers of the opening
@@ -21,6 +22,7 @@
 //! what is needed here.
 
 mod accept;
+mod byte_stream;
 mod client;
 mod driver;
 mod inbox;
@@ -33,6 +35,7 @@ mod tls;
 mod websocket;
 
 pub use accept::accept_stream;
+pub use byte_stream::ByteStream;
 pub use client::{client_over, connect_with, exchange, open_client};
 pub use maybe_tls::MaybeTls;
 pub use runtime::{Runtime, SocketAddrs, Timer, TimerOf, Transport, with_deadline};

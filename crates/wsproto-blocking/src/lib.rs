@@ -37,6 +37,7 @@
 //! ```
 
 mod accept;
+mod byte_stream;
 mod client;
 mod drive;
 mod maybe_tls;
@@ -47,6 +48,7 @@ mod transport;
 mod websocket;
 
 pub use accept::accept_stream;
+pub use byte_stream::ByteStream;
 pub use client::{client_over, connect, connect_with, exchange};
 pub use maybe_tls::MaybeTls;
 pub use server::Server;
@@ -60,5 +62,7 @@ pub use wsproto_setup::{Exchange, ShutdownSignal, ShutdownWatch, TunnelOpening};
 /// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
 /// [`Server::accept`] hand out.
 pub type TcpWebSocket = WebSocket<MaybeTls<std::net::TcpStream>>;
+/// A [`TcpWebSocket`] as a byte stream (`Read` + `Write` + `BufRead`).
+pub type TcpByteStream = ByteStream<MaybeTls<std::net::TcpStream>>;
 pub use websocket::WebSocket;
 pub use wsproto_setup::prelude::*;

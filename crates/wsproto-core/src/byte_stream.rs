@@ -96,6 +96,11 @@ impl ByteReader {
         }
     }
 
+    /// Changes what happens to the text messages that arrive from now on.
+    pub fn set_text_messages(&mut self, text: TextMessages) {
+        self.text = text;
+    }
+
     /// Payload received and not consumed yet; empty when the next read needs another event.
     #[must_use]
     pub fn buffered(&self) -> &[u8] {

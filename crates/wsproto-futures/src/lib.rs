@@ -18,6 +18,11 @@ pub use wsproto_async::prelude::{self, *};
 pub use wsproto_async::rustls;
 pub use wsproto_async::{MaybeTls, Runtime, Server, connect_with};
 
+/// A [`WebSocket`] as a byte stream (futures-io `AsyncRead` + `AsyncWrite` +
+/// `AsyncBufRead`), from [`into_byte_stream`](wsproto_async::WebSocket::into_byte_stream).
+pub type ByteStream<S> = wsproto_async::ByteStream<FuturesIo<S>>;
+/// A [`TcpWebSocket`] as a byte stream.
+pub type TcpByteStream<S> = wsproto_async::ByteStream<MaybeTls<FuturesIo<S>>>;
 /// The receiving half of a split [`WebSocket`].
 pub type ReadHalf<S> = wsproto_async::ReadHalf<FuturesIo<S>>;
 /// The sending half of a split [`WebSocket`].

@@ -125,6 +125,26 @@ impl std::error::Error for Error {
     }
 }
 
+/// For `Read`/`Write` views of a connection (byte streams): an I/O error stays itself, the
+/// rest is wrapped with the kind that says what happened to the stream (the peer vanished:
+/// `UnexpectedEof`; unanswered keepalive: `TimedOut`; writing after a Close: `BrokenPipe`;
+/// a broken peer: `InvalidData`), the `Error` inside for `downcast`.
+impl From<Error> for io::Error {
+    fn from(error: Error) -> Self {
+        let kind = match error {
+            Error::Io(error) | Error::Connect(error) => return error,
+            Error::Lost(ConnectionLost::UnexpectedEof) => io::ErrorKind::UnexpectedEof,
+            Error::Lost(ConnectionLost::KeepaliveTimeout) => io::ErrorKind::TimedOut,
+            Error::Send(SendError::Closing | SendError::Closed) => io::ErrorKind::BrokenPipe,
+            Error::Protocol(_) | Error::Handshake(_) => io::ErrorKind::InvalidData,
+            #[cfg(feature = "deflate")]
+            Error::Deflate(_) => io::ErrorKind::InvalidData,
+            _ => io::ErrorKind::Other,
+        };
+        Self::new(kind, error)
+    }
+}
+
 impl From<HandshakeError> for Error {
     fn from(e: HandshakeError) -> Self {
         Self::Handshake(e)

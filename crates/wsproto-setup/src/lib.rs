@@ -63,6 +63,7 @@ pub mod prelude {
     };
     #[cfg(feature = "tls")]
     pub use crate::{ClientTls, ServerTls, TlsError, TlsErrorKind};
+    pub use wsproto_core::byte_stream::{ByteStreamError, TextMessages};
     #[cfg(feature = "deflate")]
     pub use wsproto_core::deflate::DeflateConfig;
     pub use wsproto_core::handshake::{HandshakeError, Request};

@@ -53,6 +53,11 @@ pub type WebSocket<S> = wsproto_async::WebSocket<TokioIo<S>>;
 /// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
 /// [`Server::accept`](wsproto_async::Server::accept) hand out.
 pub type TcpWebSocket = wsproto_async::WebSocket<MaybeTls<TokioIo<tokio::net::TcpStream>>>;
+/// A [`WebSocket`] as a byte stream (tokio `AsyncRead` + `AsyncWrite` + `AsyncBufRead`),
+/// from [`into_byte_stream`](wsproto_async::WebSocket::into_byte_stream).
+pub type ByteStream<S> = wsproto_async::ByteStream<TokioIo<S>>;
+/// A [`TcpWebSocket`] as a byte stream.
+pub type TcpByteStream = wsproto_async::ByteStream<MaybeTls<TokioIo<tokio::net::TcpStream>>>;
 /// The receiving half of a split [`WebSocket`].
 pub type ReadHalf<S> = wsproto_async::ReadHalf<TokioIo<S>>;
 /// The sending half of a split [`WebSocket`].
