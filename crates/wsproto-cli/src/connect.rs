@@ -91,7 +91,17 @@ pub(crate) fn run(args: &ConnectArgs) -> Exit {
 /// The client options the flags (and, unless `--proxy`/`--no-proxy`, the environment's
 /// proxy) ask for; an error names a `--ca` file or a proxy URL that cannot be used.
 fn options(args: &ConnectArgs) -> Result<ClientConfig, String> {
-    let config = Config::default().keepalive_interval(args.ping_interval);
+    client_options(args, Config::default())
+}
+
+/// [`options`] for `tunnel`: the same flags, and a half-closing connection, so a FIN from
+/// the TCP side becomes a Close that still lets the answer through.
+pub(crate) fn tunnel_options(args: &ConnectArgs) -> Result<ClientConfig, String> {
+    client_options(args, crate::pipe::tunnel_config())
+}
+
+fn client_options(args: &ConnectArgs, config: Config) -> Result<ClientConfig, String> {
+    let config = config.keepalive_interval(args.ping_interval);
     let mut options = ClientConfig::default()
         .config(config)
         .deflate(args.deflate.then(DeflateConfig::default));

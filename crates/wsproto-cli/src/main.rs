@@ -6,6 +6,8 @@
 //!               [--tls-cert FILE --tls-key FILE | --tls-self-signed]
 //! wsproto connect URL [--runtime R] [-b|--raw] [-s P]... [-H 'N: V']... [-x MSG]...
 //!                 [--ca FILE | --insecure]
+//! wsproto tunnel (--listen ADDR | --stdio) URL [--runtime R] [--ca FILE | --insecure] [--proxy URL]
+//! wsproto serve --forward HOST:PORT ...
 //! wsproto autobahn-client [--url URL] [--agent NAME] [--runtime R]
 //! wsproto help [COMMAND]
 //! ```
@@ -21,10 +23,12 @@ mod console;
 mod exit;
 mod input;
 mod page;
+mod pipe;
 mod rt;
 mod serve;
 mod signal;
 mod tls;
+mod tunnel;
 
 use args::{Command, parse};
 use exit::Exit;
@@ -61,6 +65,7 @@ fn main() {
         }
         Command::Serve(args) => serve::run(&args),
         Command::Connect(args) => connect::run(&args).exit(),
+        Command::Tunnel(args) => tunnel::run(&args),
         Command::Autobahn(args) => autobahn::run(&args),
     };
     if let Err(message) = result {

@@ -10,6 +10,7 @@ Usage: wsproto <COMMAND> [OPTIONS]
 Commands:
   serve            Run a WebSocket server (echo or broadcast) with a test page on /
   connect          Send stdin (lines or raw bytes) to a WebSocket server, print what comes back
+  tunnel           Carry TCP connections (or stdin/stdout) over WebSocket connections to a URL
   autobahn-client  Run the Autobahn|Testsuite client cases against its fuzzing server
   help [COMMAND]   Show this help, or a command's (the same as wsproto COMMAND --help)
 
@@ -37,6 +38,9 @@ Options:
   -s, --subprotocol P     Accept subprotocol P (repeatable): the first of the client's offers
                           that is listed is selected
   -H, --header 'N: V'     Add a header to every 101 Switching Protocols response (repeatable)
+  --forward HOST:PORT     Carry each connection's bytes to a new TCP connection to HOST:PORT
+                          instead of echoing (the far end of wsproto tunnel); binary
+                          messages both ways, Close <-> FIN after the data
   -v, --verbose           Log to stderr each connection (peer, subprotocol, extensions), each
                           close (who closed, code, reason) and each refused handshake (peer,
                           reason; plain HTTP requests too)
@@ -55,6 +59,35 @@ base64 SHA-256 of its public key (SPKI) that Chromium's flag above takes:
   spki sha256 (base64): ...
 A certificate or key file that cannot be read, holds no PEM certificate or key, or a key
 that does not belong to the certificate, is a usage error (exit status 2) naming the file.
+";
+
+pub(crate) const TUNNEL_HELP: &str = "\
+Carry bytes over WebSocket connections to URL (websocat-style): each TCP connection
+accepted on --listen becomes one WebSocket connection carrying its bytes both ways as
+binary messages; with --stdio, stdin and stdout do (an SSH ProxyCommand). A FIN on one side
+becomes a Close after the data on the other, and the other way round; an error on one side
+ends the other. The far side is typically `wsproto serve --forward HOST:PORT`.
+With --listen, stdout starts with exactly one line:
+  listening on tcp://HOST:PORT/
+
+Usage: wsproto tunnel (--listen ADDR | --stdio) URL [OPTIONS]
+
+Options:
+  --listen ADDR           Accept TCP connections on ADDR (port 0 picks one)
+  --stdio                 Carry stdin/stdout over one connection
+  --runtime RUNTIME       tokio, async-std or smol [default: tokio]
+  -s, --subprotocol P     Offer a subprotocol (repeatable, most preferred first)
+  -H, --header 'N: V'     Add a request header (repeatable)
+  --connect-timeout SECS  Give up when connecting and the handshake take longer [default: 10]
+  --ping-interval SECS    Keepalive: ping after this long without input from the server
+  --ca FILE               wss://: trust the certificate authorities in this PEM file
+  --ca-native             wss://: trust the operating system's certificate store
+  --insecure              wss://: accept any certificate (testing only)
+  --proxy URL             Connect through this HTTP (CONNECT) or SOCKS5 proxy
+  --no-proxy              Connect directly, whatever the environment says
+  -h, --help              Show this help
+
+Without --proxy or --no-proxy, the environment's proxy is used as by connect.
 ";
 
 pub(crate) const CONNECT_HELP: &str = "\
@@ -146,6 +179,7 @@ pub(crate) fn of(name: &str) -> Option<&'static str> {
     Some(match name {
         "serve" => SERVE_HELP,
         "connect" => CONNECT_HELP,
+        "tunnel" => TUNNEL_HELP,
         "autobahn-client" => AUTOBAHN_HELP,
         "help" => MAIN_HELP,
         _ => return None,

@@ -6,14 +6,16 @@
 mod connect;
 pub(crate) mod help;
 mod serve;
+mod tunnel;
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::time::Duration;
 
 pub(crate) use connect::{ConnectArgs, Execute, ProxyChoice, Trust};
-pub(crate) use help::{AUTOBAHN_HELP, CONNECT_HELP, MAIN_HELP, SERVE_HELP};
+pub(crate) use help::{AUTOBAHN_HELP, CONNECT_HELP, MAIN_HELP, SERVE_HELP, TUNNEL_HELP};
 pub(crate) use serve::{Certificate, Mode, ServeArgs};
+pub(crate) use tunnel::TunnelArgs;
 
 /// A usage error: what is wrong, and the help text to show with it.
 #[derive(Debug, PartialEq, Eq)]
@@ -62,6 +64,7 @@ pub(crate) struct AutobahnArgs {
 pub(crate) enum Command {
     Serve(ServeArgs),
     Connect(ConnectArgs),
+    Tunnel(TunnelArgs),
     Autobahn(AutobahnArgs),
     /// Print this help on stdout and succeed (`--help`, `help [CMD]`).
     Help(&'static str),
@@ -83,16 +86,17 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, U
             None => Ok(Command::Help(MAIN_HELP)),
             Some(name) => help::of(&name).map(Command::Help).ok_or_else(|| {
                 UsageError(format!(
-                    "help: unknown command {name:?}; expected serve, connect or autobahn-client"
+                    "help: unknown command {name:?}; expected serve, connect, tunnel or autobahn-client"
                 ))
             }),
         },
         "-V" | "--version" => Ok(Command::Version),
         "serve" => serve::parse(args),
         "connect" => connect::parse(args),
+        "tunnel" => tunnel::parse(args),
         "autobahn-client" => parse_autobahn(args),
         other => Err(UsageError(format!(
-            "unknown command {other:?}; expected serve, connect or autobahn-client (see wsproto --help)"
+            "unknown command {other:?}; expected serve, connect, tunnel or autobahn-client (see wsproto --help)"
         ))),
     }
 }
@@ -225,6 +229,7 @@ mod tests {
         for (command, text) in [
             ("serve", SERVE_HELP),
             ("connect", CONNECT_HELP),
+            ("tunnel", TUNNEL_HELP),
             ("autobahn-client", AUTOBAHN_HELP),
         ] {
             assert_eq!(run(&format!("{command} --help")), Ok(Command::Help(text)));

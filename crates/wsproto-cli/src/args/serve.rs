@@ -29,6 +29,9 @@ pub(crate) struct ServeArgs {
     pub(crate) verbose: bool,
     /// Serve `wss://` with this certificate; `ws://` when absent.
     pub(crate) tls: Option<Certificate>,
+    /// `--forward HOST:PORT`: carry each connection's bytes to a TCP connection there
+    /// instead of echoing (the far end of `wsproto tunnel`).
+    pub(crate) forward: Option<String>,
 }
 
 /// The certificate `serve` presents over TLS.
@@ -54,6 +57,7 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
         headers: Vec::new(),
         verbose: false,
         tls: None,
+        forward: None,
     };
     let (mut cert, mut key, mut self_signed) = (None, None, false);
     let mut flags = Flags::new(args);
@@ -90,6 +94,18 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
             "--tls-cert" => cert = Some(PathBuf::from(flags.value("--tls-cert", inline)?)),
             "--tls-key" => key = Some(PathBuf::from(flags.value("--tls-key", inline)?)),
             "--tls-self-signed" => self_signed = true,
+            "--forward" => {
+                let target = flags.value("--forward", inline)?;
+                if target
+                    .rsplit_once(':')
+                    .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+                {
+                    return Err(UsageError(format!(
+                        "--forward: {target:?} is not HOST:PORT"
+                    )));
+                }
+                serve.forward = Some(target);
+            }
             other => {
                 return Err(UsageError(format!(
                     "serve: unknown option {other:?} (see wsproto serve --help)"
@@ -98,6 +114,11 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
         }
     }
     serve.tls = certificate(cert, key, self_signed)?;
+    if serve.forward.is_some() && serve.runtime == Runtime::Blocking {
+        return Err(UsageError(
+            "serve: --forward runs on tokio, async-std or smol, not --runtime blocking".into(),
+        ));
+    }
     Ok(Command::Serve(serve))
 }
 
@@ -216,6 +237,7 @@ mod tests {
                 "--tls-cert FILE",
                 "--tls-key FILE",
                 "--tls-self-signed",
+                "--forward",
                 "-h, --help",
             ],
         );

@@ -34,6 +34,10 @@ pub(super) fn server_config(args: &ServeArgs, log: &Log) -> Result<ServerConfig,
                     .body(PAGE)
             })
         });
+    if args.forward.is_some() {
+        // The far end of a tunnel: a Close ends one direction only, like a TCP FIN.
+        config = config.config(crate::pipe::tunnel_config());
+    }
     for protocol in &args.subprotocols {
         config = config.subprotocol(protocol);
     }

@@ -92,6 +92,10 @@ async fn serve_async<R: AsyncRt>(
         };
         match accepted {
             Ok(ws) => {
+                if let Some(target) = args.forward.clone() {
+                    R::spawn(crate::tunnel::forward::<R, _>(ws, target));
+                    continue;
+                }
                 let (mode, hub, log) = (args.mode, hub.clone(), log.clone());
                 R::spawn(async move { serve_connection(ws, mode, hub, log).await });
             }
