@@ -435,9 +435,7 @@ impl Exchange for ClientOpening {
     }
 
     fn handle_eof(&self) -> Error {
-        Error::Handshake(HandshakeError::Malformed(
-            "connection closed before the handshake response was complete",
-        ))
+        Error::Handshake(HandshakeError::UnexpectedEof)
     }
 
     /// With TLS, what rustls said (a server that requires a client certificate says so only

@@ -136,6 +136,7 @@ impl From<Error> for io::Error {
             Error::Lost(ConnectionLost::UnexpectedEof) => io::ErrorKind::UnexpectedEof,
             Error::Lost(ConnectionLost::KeepaliveTimeout) => io::ErrorKind::TimedOut,
             Error::Send(SendError::Closing | SendError::Closed) => io::ErrorKind::BrokenPipe,
+            Error::Handshake(HandshakeError::UnexpectedEof) => io::ErrorKind::UnexpectedEof,
             Error::Protocol(_) | Error::Handshake(_) => io::ErrorKind::InvalidData,
             #[cfg(feature = "deflate")]
             Error::Deflate(_) => io::ErrorKind::InvalidData,

@@ -435,9 +435,7 @@ impl<'a> ServerOpening<'a> {
     /// The error for a stream that ended before the request was complete.
     #[must_use]
     pub fn handle_eof(&self) -> Error {
-        Error::Handshake(HandshakeError::Malformed(
-            "connection closed during the handshake",
-        ))
+        Error::Handshake(HandshakeError::UnexpectedEof)
     }
 
     /// The response to write after [`handle_input`](Self::handle_input) failed (empty if
@@ -622,7 +620,7 @@ mod tests {
         assert!(late.is_timeout(), "{late}");
         assert!(matches!(
             opening.handle_eof(),
-            Error::Handshake(HandshakeError::Malformed(_))
+            Error::Handshake(HandshakeError::UnexpectedEof)
         ));
     }
 }

@@ -37,6 +37,9 @@ pub enum HandshakeError {
     },
     /// The peer sent something that is not valid HTTP/1.1 (RFC 7230 §3); the text says what.
     Malformed(&'static str),
+    /// The connection ended before the peer's head was complete (the peer hung up, or the
+    /// network dropped it): nothing was wrong with what arrived, there was just not all of it.
+    UnexpectedEof,
     /// The peer's head (start line and headers) exceeds
     /// [`Limits::max_header_bytes`](crate::Limits::max_header_bytes).
     HeadTooLarge,
@@ -116,7 +119,8 @@ impl HandshakeError {
             | Self::UnexpectedSubprotocol
             | Self::UnofferedExtension(_)
             | Self::InvalidState(_)
-            | Self::InvalidStatus(_) => None,
+            | Self::InvalidStatus(_)
+            | Self::UnexpectedEof => None,
         }
     }
 
@@ -141,6 +145,9 @@ impl fmt::Display for HandshakeError {
                  (names must be tokens, values must not contain cr, lf or nul)"
             ),
             Self::Malformed(why) => write!(f, "malformed http head: {why}"),
+            Self::UnexpectedEof => {
+                f.write_str("the connection closed before the handshake was complete")
+            }
             Self::HeadTooLarge => {
                 f.write_str("http head is larger than the max_header_bytes limit")
             }
