@@ -82,6 +82,9 @@ pub(crate) struct Stdio {
     leftover: Vec<u8>,
     at: usize,
     output: Option<mpsc::Sender<Vec<u8>>>,
+    /// The stdout thread, joined by [`finish`](Self::finish) so nothing queued is lost when
+    /// the process exits.
+    writer: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Stdio {
@@ -115,7 +118,7 @@ impl Stdio {
             }
         });
         let (output, mut from_session) = mpsc::channel::<Vec<u8>>(4);
-        std::thread::spawn(move || {
+        let writer = std::thread::spawn(move || {
             let mut stdout = io::stdout().lock();
             while let Some(chunk) = futures_lite::future::block_on(from_session.next()) {
                 if stdout
@@ -132,6 +135,15 @@ impl Stdio {
             leftover: Vec::new(),
             at: 0,
             output: Some(output),
+            writer: Some(writer),
+        }
+    }
+
+    /// Ends stdout and waits until everything queued for it was written and flushed.
+    pub(crate) fn finish(mut self) {
+        self.output = None;
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
         }
     }
 }

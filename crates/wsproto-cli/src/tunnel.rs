@@ -41,13 +41,15 @@ async fn tunnel<R: AsyncRt>(args: &TunnelArgs, first: ClientConfig) -> Result<()
             .map_err(|error| format!("cannot connect to {url}: {error}"))?;
         let mut stream = ws.into_byte_stream();
         let mut stdio = Stdio::spawn();
-        return splice::<_, _, <R::Tcp as Transport>::Timer>(&mut stream, &mut stdio)
-            .await
+        let spliced = splice::<_, _, <R::Tcp as Transport>::Timer>(&mut stream, &mut stdio).await;
+        // Before the process exits: what came from the WebSocket reaches stdout whole.
+        stdio.finish();
+        return spliced
             .map(drop)
             .map_err(|error| format!("tunnel: {error}"));
     };
     let addr = resolve(listen)?;
-    let listener = R::bind(addr)
+    let listener = R::bind(addr, wsproto_async::prelude::DEFAULT_BACKLOG)
         .await
         .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
     let local = R::local_addr(&listener).map_err(|error| error.to_string())?;
