@@ -28,11 +28,12 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
   exit 1
 fi
 npm ci --prefix tests/peers/node --no-audit --no-fund --loglevel=error
-# Debian packages the tests start themselves: the browser, and the real proxies
-# (tinyproxy for HTTP CONNECT, microsocks for SOCKS5) of tests/tests/proxies.rs.
+# Debian packages the tests start themselves: the browser, the real proxies (tinyproxy for
+# HTTP CONNECT, microsocks for SOCKS5) of tests/tests/proxies.rs, and iproute2's `ss`, which
+# tests/tests/listen_backlog.rs reads listen backlogs with (program:package).
 missing=()
-for program in chromium tinyproxy microsocks; do
-  command -v "$program" >/dev/null 2>&1 || missing+=("$program")
+for entry in chromium:chromium tinyproxy:tinyproxy microsocks:microsocks ss:iproute2; do
+  command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -81,8 +81,10 @@ impl Runtime for AsyncStd {
         Ok((host.as_str(), port).to_socket_addrs().await?.collect())
     }
 
-    async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-        TcpListener::bind(addr).await
+    async fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+        let listener = wsproto_futures::listen(addr, backlog)?;
+        listener.set_nonblocking(true)?;
+        Ok(TcpListener::from(listener))
     }
 
     async fn accept(listener: &TcpListener) -> io::Result<Self::Tcp> {

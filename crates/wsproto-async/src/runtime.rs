@@ -87,8 +87,13 @@ pub trait Runtime: Send + Sync + 'static {
     fn resolve(host: String, port: u16)
     -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
 
-    /// Binds a listener on `addr`.
-    fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
+    /// Binds a listener on `addr` with room for `backlog` connections waiting to be accepted
+    /// ([`ServerConfig::backlog`](wsproto_setup::ServerConfig::backlog); the implementations
+    /// here bind through [`listen`](wsproto_setup::listen)).
+    fn bind(
+        addr: SocketAddr,
+        backlog: u32,
+    ) -> impl Future<Output = io::Result<Self::Listener>> + Send;
 
     /// Accepts the next TCP connection, with Nagle's algorithm off. Must be cancel-safe: a
     /// connection is never lost when the future is dropped before it completes.

@@ -61,7 +61,7 @@ impl<R: Runtime> Server<R> {
     pub async fn bind_with(addr: impl ToSocketAddrs, config: ServerConfig) -> Result<Self> {
         let mut last_error = io::Error::new(io::ErrorKind::InvalidInput, "no address to bind");
         for addr in addr.to_socket_addrs().map_err(Error::Io)? {
-            match R::bind(addr).await {
+            match R::bind(addr, config.get_backlog()).await {
                 Ok(listener) => return Self::from_listener(listener, config),
                 Err(error) => last_error = error,
             }

@@ -89,8 +89,14 @@ impl Server {
 
     /// Listens on `addr` with `config`.
     pub fn bind_with(addr: impl ToSocketAddrs, config: ServerConfig) -> Result<Self> {
-        let listener = TcpListener::bind(addr).map_err(Error::Io)?;
-        Self::from_listener(listener, config)
+        let mut last_error = std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address");
+        for addr in addr.to_socket_addrs().map_err(Error::Io)? {
+            match wsproto_setup::listen(addr, config.get_backlog()) {
+                Ok(listener) => return Self::from_listener(listener, config),
+                Err(error) => last_error = error,
+            }
+        }
+        Err(Error::Io(last_error))
     }
 
     /// Serves on a listener you bound yourself.

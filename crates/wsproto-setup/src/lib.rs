@@ -28,6 +28,7 @@ mod error;
 mod exchange;
 mod http_response;
 mod info;
+mod listen;
 mod proxy;
 mod rng;
 mod server;
@@ -43,6 +44,7 @@ pub use error::{ConnectionLost, Error, Result};
 pub use exchange::Exchange;
 pub use http_response::HttpResponse;
 pub use info::HandshakeInfo;
+pub use listen::{DEFAULT_BACKLOG, listen};
 pub use proxy::{Proxy, ProxyFailure, ProxyFailureKind, TunnelOpening};
 #[cfg(feature = "tls")]
 pub use rustls;
@@ -58,8 +60,8 @@ pub use wsproto_core::deflate::DeflateConfig;
 /// switching runtimes changes one path and nothing else.
 pub mod prelude {
     pub use crate::{
-        ClientConfig, ConnectionLost, Error, HandshakeInfo, HttpResponse, Proxy, ProxyFailure,
-        ProxyFailureKind, Reject, Result, ServerConfig,
+        ClientConfig, ConnectionLost, DEFAULT_BACKLOG, Error, HandshakeInfo, HttpResponse, Proxy,
+        ProxyFailure, ProxyFailureKind, Reject, Result, ServerConfig, listen,
     };
     #[cfg(feature = "tls")]
     pub use crate::{ClientTls, ServerTls, TlsError, TlsErrorKind};

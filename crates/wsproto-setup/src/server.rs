@@ -62,6 +62,7 @@ pub struct ServerConfig {
     response_headers: Vec<(String, String)>,
     handshake_timeout: Duration,
     max_pending: usize,
+    backlog: u32,
     check: Option<RequestCheck>,
     plain_http: Option<PlainHttp>,
     on_failed_handshake: Option<FailedHandshake>,
@@ -82,6 +83,7 @@ impl Default for ServerConfig {
             response_headers: Vec::new(),
             handshake_timeout: Duration::from_secs(10),
             max_pending: 1024,
+            backlog: crate::DEFAULT_BACKLOG,
             check: None,
             plain_http: None,
             on_failed_handshake: None,
@@ -149,6 +151,16 @@ impl ServerConfig {
     #[must_use]
     pub fn max_pending_handshakes(mut self, count: usize) -> Self {
         self.max_pending = count.max(1);
+        self
+    }
+
+    /// How many connections the kernel may hold waiting to be accepted (the listen backlog);
+    /// default [`DEFAULT_BACKLOG`](crate::DEFAULT_BACKLOG), 1024. Linux caps it at
+    /// `net.core.somaxconn`. Connections beyond it wait for SYN retransmits (a second or
+    /// more), so a burst of clients needs room here.
+    #[must_use]
+    pub fn backlog(mut self, connections: u32) -> Self {
+        self.backlog = connections.max(1);
         self
     }
 
@@ -349,6 +361,12 @@ impl ServerConfig {
     #[must_use]
     pub fn get_max_pending_handshakes(&self) -> usize {
         self.max_pending
+    }
+
+    /// See [`ServerConfig::backlog`].
+    #[must_use]
+    pub fn get_backlog(&self) -> u32 {
+        self.backlog
     }
 }
 

@@ -87,8 +87,8 @@ impl Runtime for Smol {
         smol::net::resolve((host.as_str(), port)).await
     }
 
-    async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-        TcpListener::bind(addr).await
+    async fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+        TcpListener::try_from(wsproto_futures::listen(addr, backlog)?)
     }
 
     async fn accept(listener: &TcpListener) -> io::Result<Self::Tcp> {

@@ -30,8 +30,10 @@ impl Runtime for Tokio {
             .collect())
     }
 
-    async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
-        TcpListener::bind(addr).await
+    async fn bind(addr: SocketAddr, backlog: u32) -> io::Result<TcpListener> {
+        let listener = wsproto_async::prelude::listen(addr, backlog)?;
+        listener.set_nonblocking(true)?;
+        TcpListener::from_std(listener)
     }
 
     async fn accept(listener: &TcpListener) -> io::Result<Self::Tcp> {
