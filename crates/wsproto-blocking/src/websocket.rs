@@ -154,6 +154,7 @@ impl<S: BlockingTransport> WebSocket<S> {
     /// Sends `message` without compressing it even on a permessage-deflate connection (for
     /// payloads that will not compress, such as media or random tokens).
     pub fn send_uncompressed(&mut self, message: Message) -> Result<()> {
+        self.make_room()?;
         self.conn.send_uncompressed(message)?;
         self.flush()
     }

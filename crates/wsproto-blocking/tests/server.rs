@@ -341,3 +341,34 @@ fn pending_handshakes_are_bounded_and_later_clients_wait_in_the_backlog() {
         server.shutdown();
     });
 }
+
+#[test]
+fn send_uncompressed_makes_room_like_every_other_send() {
+    bounded(|| {
+        // A high-water mark of 0: any queued byte fills the buffer. After `next_event`
+        // returns the client's ping, the automatic pong is queued and not yet written.
+        let limits = Limits::default().write_high_water(0);
+        let server =
+            Server::bind_with("127.0.0.1:0", ServerConfig::default().limits(limits)).unwrap();
+        let url = server.url();
+        let client = thread::spawn(move || {
+            let mut ws = connect(&url).unwrap();
+            ws.ping(b"p").unwrap();
+            let reply = ws.recv().unwrap().unwrap();
+            ws.close(CloseCode::NORMAL, "").unwrap();
+            reply
+        });
+        let mut ws = server.accept().unwrap();
+        let first = ws.next_event().unwrap().unwrap();
+        assert!(
+            matches!(first, wsproto_blocking::Event::Ping(_)),
+            "expected the ping, got {first:?}"
+        );
+        assert!(ws.buffered_amount() > 0, "the pong waits in the queue");
+        ws.send_uncompressed(wsproto_blocking::Message::text("after the pong"))
+            .unwrap();
+        while ws.next_event().is_some() {}
+        let reply = client.join().unwrap();
+        assert_eq!(reply, wsproto_blocking::Message::text("after the pong"));
+    });
+}
