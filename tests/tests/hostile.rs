@@ -1,6 +1,7 @@
 //! Hostile peers over real loopback sockets, against every server adapter: slowloris, header
-//! floods, length bombs, fragment floods, a peer that never reads, abrupt ends, and no data
-//! lost around a close (that one also through every client adapter).
+//! floods, length bombs, fragment floods, a peer that never reads (and one that floods pings
+//! without reading the pongs), abrupt ends, and no data lost around a close (that one also
+//! through every client adapter).
 //!
 //! Each test runs alone in this process (memory figures come from `/proc/self/status`, where
 //! the server lives too) and within a time limit; they print their timings and memory
@@ -68,6 +69,7 @@ per_server! {
     fragment_flood: 10,
     tiny_message_flood: 20,
     peer_that_never_reads: 30,
+    ping_flood_without_reading: 30,
     abrupt_ends: 20,
 }
 
@@ -632,6 +634,93 @@ fn peer_that_never_reads(kind: ServerKind) {
         "never reads {kind:?}: all {COUNT} echoes intact; peak RSS {}",
         mib(peak_rss())
     );
+}
+
+// ----- 5b. a ping flood from a peer that never reads -------------------------------------------
+
+/// The peer sends pings as fast as it can and never reads the pongs. Each ping is answered,
+/// so the server's queue grows by what it reads; once the queue is past its mark with
+/// [`REPLY_ALLOWANCE`](wsproto_core::REPLY_ALLOWANCE) of pongs beyond it, the server stops
+/// reading (a full buffer alone no longer pauses it: that deadlocked two peers sending at
+/// each other), and the flood backs up into the peer's kernel buffers instead of our memory.
+fn ping_flood_without_reading(kind: ServerKind) {
+    const PINGS: usize = 400_000; // 125-byte pings: ~52 MB of pongs if nothing stopped them
+    let server = serve(kind, ServerConfig::default(), Mode::Echo);
+    warm_up(&server);
+    let before = rss();
+    reset_peak_rss();
+
+    let mut client = RawClient::upgraded(server.addr());
+    let mut writer = client.stream().try_clone().unwrap();
+    let written = Arc::new(AtomicUsize::new(0));
+    let sender = {
+        let written = Arc::clone(&written);
+        thread::spawn(move || {
+            let ping = wire::frame(
+                first_byte(true, 0, opcode::PING),
+                Some([0; 4]),
+                &[0x5a; 125],
+            );
+            let batch: Vec<u8> = ping
+                .iter()
+                .copied()
+                .cycle()
+                .take(ping.len() * 100)
+                .collect();
+            for _ in 0..PINGS / 100 {
+                if writer.write_all(&batch).is_err() {
+                    return;
+                }
+                written.fetch_add(100, Ordering::SeqCst);
+            }
+        })
+    };
+    let mut last = usize::MAX;
+    let mut still_since = Instant::now();
+    let stalled = wait_for(Duration::from_secs(20), || {
+        let now = written.load(Ordering::SeqCst);
+        if now != last {
+            last = now;
+            still_since = Instant::now();
+        }
+        still_since.elapsed() > Duration::from_millis(500)
+    });
+    let sent = written.load(Ordering::SeqCst);
+    let peak = peak_rss();
+    eprintln!(
+        "ping flood {kind:?}: {sent} of {PINGS} pings sent before the server stopped \
+         reading; RSS {} -> peak {}",
+        mib(before),
+        mib(peak)
+    );
+    assert!(
+        stalled && sent < PINGS,
+        "the flood backs up: {sent} pings sent"
+    );
+    let high_water = Limits::default().get_write_high_water();
+    assert!(
+        peak.saturating_sub(before) < MEMORY_SLACK + high_water + wsproto_core::REPLY_ALLOWANCE,
+        "memory grew: {} -> peak {}",
+        mib(before),
+        mib(peak)
+    );
+    // Now read: the server reads on, and every ping gets its pong.
+    client
+        .stream()
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let mut pongs = 0;
+    while pongs < PINGS {
+        match client.read_frame() {
+            Ok(frame) if frame.opcode == 0xA && frame.payload == [0x5a; 125] => pongs += 1,
+            Ok(frame) => panic!("expected a pong, got opcode {}", frame.opcode),
+            Err(error) => panic!("after {pongs} pongs: {error}"),
+        }
+    }
+    sender.join().unwrap();
+    // The server is still there for everyone else.
+    close_raw(&mut client);
+    echoes(&server, "after the ping flood");
 }
 
 // ----- 6. abrupt ends ----------------------------------------------------------------------------
