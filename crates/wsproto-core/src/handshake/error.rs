@@ -37,6 +37,10 @@ pub enum HandshakeError {
     },
     /// The peer sent something that is not valid HTTP/1.1 (RFC 7230 §3); the text says what.
     Malformed(&'static str),
+    /// The client sent more than [`Limits::max_header_bytes`](crate::Limits::max_header_bytes)
+    /// after its request head before the server answered. A client waits for the response
+    /// before it sends anything else (RFC 6455 §4.1), so a server keeps only that much.
+    EarlyData,
     /// The connection ended before the peer's head was complete (the peer hung up, or the
     /// network dropped it): nothing was wrong with what arrived, there was just not all of it.
     UnexpectedEof,
@@ -99,6 +103,7 @@ impl HandshakeError {
     pub fn http_status(&self) -> Option<u16> {
         match self {
             Self::Malformed(_)
+            | Self::EarlyData
             | Self::InvalidHeaderValue(_)
             | Self::InvalidExtensionHeader
             | Self::MissingHeader(_) => {
@@ -145,6 +150,9 @@ impl fmt::Display for HandshakeError {
                  (names must be tokens, values must not contain cr, lf or nul)"
             ),
             Self::Malformed(why) => write!(f, "malformed http head: {why}"),
+            Self::EarlyData => f.write_str(
+                "the client sent more than max_header_bytes after its request before the response",
+            ),
             Self::UnexpectedEof => {
                 f.write_str("the connection closed before the handshake was complete")
             }

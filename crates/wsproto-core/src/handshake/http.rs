@@ -234,6 +234,12 @@ pub(crate) struct HeadReader {
 }
 
 impl HeadReader {
+    /// The largest head accepted, [`Limits::max_header_bytes`]; also what a server keeps of
+    /// the bytes that follow a request head before it answers.
+    pub(crate) fn max_bytes(&self) -> usize {
+        self.max_bytes
+    }
+
     /// An empty reader bounded by `limits`.
     pub(crate) fn new(limits: &Limits) -> Self {
         Self {

@@ -89,7 +89,9 @@ impl ServerHandshake {
     ///
     /// Returns `Ok(None)` while the request head is incomplete, and `Ok(Some(request))` once a
     /// valid one arrived. Bytes received after that are kept for [`accept`](Self::accept) to
-    /// return; input after a [`reject`](Self::reject) is ignored, and input after `accept` is an
+    /// return, up to [`Limits::max_header_bytes`](crate::Limits::max_header_bytes) (more is
+    /// [`EarlyData`](HandshakeError::EarlyData), 400: a client waits for the response); input
+    /// after a [`reject`](Self::reject) is ignored, and input after `accept` is an
     /// [`InvalidState`](HandshakeError::InvalidState) error.
     ///
     /// # Errors
@@ -103,6 +105,12 @@ impl ServerHandshake {
     /// with `Sec-WebSocket-Version: 13`). The response is queued before the error is returned,
     /// and the error is sticky.
     pub fn handle_input(&mut self, bytes: &[u8]) -> Result<Option<Request>, HandshakeError> {
+        let max_early = self.reader.max_bytes();
+        if matches!(&self.state, State::Received { leftover, .. }
+            if leftover.len().saturating_add(bytes.len()) > max_early)
+        {
+            return Err(self.fail(HandshakeError::EarlyData));
+        }
         match &mut self.state {
             State::Reading => {}
             State::Received { leftover, .. } => {
@@ -139,6 +147,7 @@ impl ServerHandshake {
         });
         let validated = match parsed {
             Ok(None) => return Ok(None),
+            Ok(Some((_, leftover))) if leftover.len() > max_early => Err(HandshakeError::EarlyData),
             Ok(Some((raw, leftover))) => validate(raw).map(|request| (request, leftover)),
             Err(error) => Err(error),
         };
@@ -156,12 +165,15 @@ impl ServerHandshake {
                 };
                 Ok(Some(request))
             }
-            Err(error) => {
-                self.queue_error(&error);
-                self.state = State::Failed(error.clone());
-                Err(error)
-            }
+            Err(error) => Err(self.fail(error)),
         }
+    }
+
+    /// Queues the error's response and makes the error sticky; returns it.
+    fn fail(&mut self, error: HandshakeError) -> HandshakeError {
+        self.queue_error(&error);
+        self.state = State::Failed(error.clone());
+        error
     }
 
     /// Accepts the request returned by [`handle_input`](Self::handle_input): queues

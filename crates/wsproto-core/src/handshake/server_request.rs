@@ -728,4 +728,37 @@ mod tests {
             assert!(transmit_text(&server).contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="));
         }
     }
+
+    #[test]
+    fn bytes_after_the_head_are_kept_only_up_to_the_head_limit() {
+        let limits = Limits::default().max_header_bytes(1024);
+        let head = RFC_REQUEST.as_bytes();
+
+        // In the chunk that completes the head: up to the limit is kept...
+        let mut server = ServerHandshake::new(&limits, Instant::ZERO, None);
+        let mut input = head.to_vec();
+        input.extend_from_slice(&[0x82; 1024]);
+        assert!(server.handle_input(&input).unwrap().is_some());
+        // ...and so is later input, until the total passes it.
+        assert_eq!(server.handle_input(&[]), Ok(None));
+        assert_eq!(server.handle_input(&[0x82]), Err(HandshakeError::EarlyData));
+        assert!(transmit_text(&server).starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert_eq!(
+            server.handle_input(b"x"),
+            Err(HandshakeError::EarlyData),
+            "sticky"
+        );
+        assert!(server.accept(Accept::new()).is_err());
+
+        // One chunk with a head and more than the limit after it is refused at once.
+        let mut server = ServerHandshake::new(&limits, Instant::ZERO, None);
+        input.push(0x82);
+        assert_eq!(server.handle_input(&input), Err(HandshakeError::EarlyData));
+        assert_eq!(HandshakeError::EarlyData.http_status(), Some(400));
+
+        // A client that waits for the response, as RFC 6455 asks, never meets the limit.
+        let mut server = ServerHandshake::new(&limits, Instant::ZERO, None);
+        assert!(server.handle_input(head).unwrap().is_some());
+        assert!(server.accept(Accept::new()).unwrap().is_empty());
+    }
 }

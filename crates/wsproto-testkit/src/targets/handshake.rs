@@ -144,10 +144,22 @@ pub fn server_handshake(data: &[u8]) {
     let chosen = accept.selected_subprotocol().map(str::to_owned);
     let answer = (cfg >> 4) & 3;
     if answer == 3 {
-        // More bytes arrive before the application answers; they are kept for the connection.
+        // More bytes arrive before the application answers; they are kept for the connection,
+        // up to `max_header_bytes` of them (a client waits for the response).
         for chunk in chunks.by_ref().take(usize::from(seed % 4)) {
             fed.extend_from_slice(chunk);
-            assert_eq!(handshake.handle_input(chunk), Ok(None));
+            match handshake.handle_input(chunk) {
+                Ok(None) => {}
+                Err(error) => {
+                    assert_eq!(error, HandshakeError::EarlyData);
+                    assert!(
+                        fed.len() > limits.get_max_header_bytes(),
+                        "refused too early"
+                    );
+                    return check_server_error(&mut handshake, &error);
+                }
+                Ok(Some(_)) => panic!("a second request"),
+            }
         }
     }
     let config = Config::default();
