@@ -37,6 +37,7 @@ mod frame;
 pub mod handshake;
 mod mask;
 pub mod proxy;
+pub mod reconnect;
 mod time;
 mod transmit;
 mod utf8;

@@ -29,6 +29,7 @@ mod exchange;
 mod http_response;
 mod info;
 mod listen;
+mod live;
 mod proxy;
 mod rng;
 mod server;
@@ -45,6 +46,7 @@ pub use exchange::Exchange;
 pub use http_response::HttpResponse;
 pub use info::HandshakeInfo;
 pub use listen::{DEFAULT_BACKLOG, listen};
+pub use live::{Closed, ClosedBy, LiveEvent, LiveState, RetrySchedule};
 pub use proxy::{Proxy, ProxyFailure, ProxyFailureKind, TunnelOpening};
 #[cfg(feature = "tls")]
 pub use rustls;
@@ -55,13 +57,15 @@ pub use tls::{ClientTls, ServerTls, TlsError, TlsErrorKind};
 pub use upgraded::upgraded_connection;
 #[cfg(feature = "deflate")]
 pub use wsproto_core::deflate::DeflateConfig;
+pub use wsproto_core::reconnect::ReconnectPolicy;
 
 /// The names every adapter crate re-exports (`pub use wsproto_setup::prelude::*;`), so that
 /// switching runtimes changes one path and nothing else.
 pub mod prelude {
     pub use crate::{
-        ClientConfig, ConnectionLost, DEFAULT_BACKLOG, Error, HandshakeInfo, HttpResponse, Proxy,
-        ProxyFailure, ProxyFailureKind, Reject, Result, ServerConfig, listen,
+        ClientConfig, Closed, ClosedBy, ConnectionLost, DEFAULT_BACKLOG, Error, HandshakeInfo,
+        HttpResponse, LiveEvent, LiveState, Proxy, ProxyFailure, ProxyFailureKind, ReconnectPolicy,
+        Reject, Result, ServerConfig, listen,
     };
     #[cfg(feature = "tls")]
     pub use crate::{ClientTls, ServerTls, TlsError, TlsErrorKind};
