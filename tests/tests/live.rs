@@ -396,6 +396,57 @@ async fn a_4xx_refusal_is_final_and_a_503_retry_after_is_honoured<R: Runtime>() 
     server.stop::<R>().await;
 }
 
+/// With `auto_pong(false)` the application answers pings itself, with `WebSocket::pong` on a
+/// poll-driven connection and `Handle::pong` on a live one; the server sees both pongs.
+async fn pong_answers_pings_when_auto_pong_is_off<R: Runtime>() {
+    let mut server = Server::<R>::bind_with("127.0.0.1:0", ServerConfig::default())
+        .await
+        .unwrap();
+    let url = server.url();
+    let (tx, rx) = mpsc::channel();
+    R::spawn(async move {
+        let mut pongs = Vec::new();
+        for payload in [&b"polled"[..], b"live"] {
+            let mut ws = server.accept().await.unwrap();
+            ws.ping(payload).await.unwrap();
+            while let Some(Ok(event)) = ws.next_event().await {
+                if let wsproto_core::Event::Pong { payload, .. } = event {
+                    pongs.push(payload.to_vec());
+                    break;
+                }
+            }
+            ws.close(CloseCode::NORMAL, "").await.unwrap();
+        }
+        let _ = tx.send(pongs);
+    });
+    let manual = || ClientConfig::default().config(Config::default().auto_pong(false));
+
+    let mut ws = connect_with::<R>(&url, manual()).await.unwrap();
+    loop {
+        match ws.next_event().await {
+            Some(Ok(wsproto_core::Event::Ping(payload))) => ws.pong(&payload).await.unwrap(),
+            Some(Ok(_)) => {}
+            Some(Err(error)) => panic!("{error}"),
+            None => break,
+        }
+    }
+    assert_eq!(ws.close_code(), Some(CloseCode::NORMAL));
+    assert!(!ws.is_open());
+
+    let ws = connect_with::<R>(&url, manual()).await.unwrap();
+    let (handle, mut events) = ws.spawn::<R>();
+    while let Some(event) = next_event::<R>(&mut events).await {
+        if let LiveEvent::Ping(payload) = event {
+            handle.pong(payload).await.unwrap();
+        }
+    }
+    assert_eq!(handle.close_code(), Some(CloseCode::NORMAL));
+    assert_eq!(
+        report::<R, Vec<Vec<u8>>>(&rx).await,
+        [&b"polled"[..], b"live"]
+    );
+}
+
 macro_rules! on_runtime {
     ($name:ident, $runtime:ty, $block_on:expr) => {
         mod $name {
@@ -428,6 +479,11 @@ macro_rules! on_runtime {
             #[test]
             fn a_4xx_refusal_is_final_and_a_503_retry_after_is_honoured() {
                 run(super::a_4xx_refusal_is_final_and_a_503_retry_after_is_honoured::<$runtime>());
+            }
+
+            #[test]
+            fn pong_answers_pings_when_auto_pong_is_off() {
+                run(super::pong_answers_pings_when_auto_pong_is_off::<$runtime>());
             }
         }
     };

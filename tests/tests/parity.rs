@@ -57,6 +57,19 @@ const ROWS: &[(&str, [&str; 4])] = &[
         "`Stream` + `Sink`, `split()` into two tasks",
         ["✓", "✓", "✓", "`Iterator`"],
     ),
+    (
+        "`pong`, `is_open`, `close_code`, `close_reason`",
+        ["✓", "✓", "✓", "✓"],
+    ),
+    // Behaviour: tests/tests/live.rs (every async runtime).
+    (
+        "background task with a cloneable `Handle` and `Events` (`spawn`)",
+        ["✓", "✓", "✓", "—"],
+    ),
+    (
+        "reconnecting client (`connect_live`, `ReconnectPolicy`)",
+        ["✓", "✓", "✓", "—"],
+    ),
     ("`poll_next_event(wait)`", ["—", "—", "—", "✓"]),
     (
         "`into_byte_stream()`: read/write/buf-read views, half-close",
@@ -108,7 +121,7 @@ fn the_readme_parity_table_is_the_checked_one() {
 
 /// Uses, without running it, every API a ✓ claims for one async adapter.
 macro_rules! async_surface {
-    ($name:ident, $adapter:ident, $stream:ty) => {
+    ($name:ident, $adapter:ident, $runtime:ident, $stream:ty) => {
         #[allow(dead_code, unused_must_use, clippy::let_underscore_future)]
         async fn $name(stream: $stream, other: $stream, tls: $adapter::ServerTls) {
             use futures_util::{SinkExt, StreamExt};
@@ -158,7 +171,18 @@ macro_rules! async_surface {
             ws.send(Message::text("a")).await;
             let _ = SinkExt::send(&mut ws, Message::text("a"));
             let _ = StreamExt::next(&mut ws);
+            ws.pong(b"p").await;
+            let _ = (ws.is_open(), ws.close_code(), ws.close_reason());
             let (_read, _write) = ws.split();
+            // Live connections: a background task, a reconnecting client.
+            let ws = $adapter::connect("ws://example.com/").await.unwrap();
+            let (handle, mut events) = ws.spawn::<$adapter::$runtime>();
+            handle.send_text("a").await;
+            handle.pong(&b"p"[..]).await;
+            let _ = (handle.is_open(), handle.close_code(), handle.state());
+            events.recv().await;
+            let live = $adapter::LiveConfig::new().reconnect($adapter::ReconnectPolicy::new());
+            let _ = $adapter::connect_live("ws://example.com/", ClientConfig::default, &live);
             // The byte-stream view, with the runtime's own I/O traits.
             let accepted = Server::bind("127.0.0.1:0")
                 .await
@@ -179,11 +203,12 @@ macro_rules! async_surface {
     };
 }
 
-async_surface!(tokio_surface, wsproto_tokio, tokio::net::TcpStream);
-async_surface!(smol_surface, wsproto_smol, smol::net::TcpStream);
+async_surface!(tokio_surface, wsproto_tokio, Tokio, tokio::net::TcpStream);
+async_surface!(smol_surface, wsproto_smol, Smol, smol::net::TcpStream);
 async_surface!(
     async_std_surface,
     wsproto_async_std,
+    AsyncStd,
     wsproto_async_std::TcpStream
 );
 
@@ -282,6 +307,8 @@ fn blocking_surface(
     ws.send_fragment(MessageKind::Text, b"a", true);
     ws.ping(b"p");
     ws.flush();
+    ws.pong(b"p");
+    let _ = (ws.is_open(), ws.close_code(), ws.close_reason());
     ws.start_close(CloseCode::NORMAL, "");
     ws.close(CloseCode::NORMAL, "");
     ws.abort();

@@ -30,6 +30,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 pub use wsproto_futures::prelude::*;
 #[cfg(feature = "tls")]
 pub use wsproto_futures::rustls;
+pub use wsproto_futures::{Events, Handle, LiveConfig};
 use wsproto_futures::{FuturesIo, Runtime};
 pub use wsproto_futures::{MaybeTls, accept_stream, client_over, from_upgraded};
 
@@ -59,6 +60,17 @@ pub async fn connect(url: &str) -> Result<TcpWebSocket> {
 /// handshake together.
 pub async fn connect_with(url: &str, options: ClientConfig) -> Result<TcpWebSocket> {
     wsproto_futures::connect_with::<AsyncStd>(url, options).await
+}
+
+/// A client that connects in the background and, with [`LiveConfig::reconnect`], again after
+/// failures; see [`wsproto_futures::connect_live`]. To hand an open connection to a
+/// background task instead, call `ws.spawn::<AsyncStd>()`.
+pub fn connect_live(
+    url: &str,
+    make_config: impl FnMut() -> ClientConfig + Send + 'static,
+    config: &LiveConfig,
+) -> (Handle, Events) {
+    wsproto_futures::connect_live::<AsyncStd>(url, make_config, config)
 }
 
 /// async-std as a wsproto [`Runtime`]: its TCP types (the stream wrapped in [`TcpStream`])

@@ -50,9 +50,10 @@ pub use websocket::WebSocket;
 pub use wsproto_setup::DeflateConfig;
 pub use wsproto_setup::prelude;
 pub use wsproto_setup::{
-    ClientConfig, ClientOpening, Deadline, Error, Exchange, HandshakeInfo, HttpResponse, Proxy,
-    ProxyFailure, ProxyFailureKind, Reject, Result, ServerConfig, ServerOpening, ShutdownSignal,
-    ShutdownWatch, TunnelOpening, Upgrade,
+    ClientConfig, ClientOpening, Closed, ClosedBy, Deadline, Error, Exchange, HandshakeInfo,
+    HttpResponse, LiveEvent, LiveState, Proxy, ProxyFailure, ProxyFailureKind, ReconnectPolicy,
+    Reject, Result, ServerConfig, ServerOpening, ShutdownSignal, ShutdownWatch, TunnelOpening,
+    Upgrade,
 };
 #[cfg(feature = "tls")]
 pub use wsproto_setup::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};

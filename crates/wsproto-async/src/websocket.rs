@@ -141,6 +141,15 @@ impl<T: Transport> WebSocket<T> {
         self.flush().await
     }
 
+    /// Sends a pong (for a connection configured with `auto_pong(false)`, answering the
+    /// pings that [`next_event`](Self::next_event) reports, or as an unsolicited heartbeat).
+    ///
+    /// Payloads over 125 bytes are refused ([`wsproto_core::SendError::ControlTooLong`]).
+    pub async fn pong(&mut self, payload: &[u8]) -> Result<()> {
+        self.driver.conn.pong(payload)?;
+        self.flush().await
+    }
+
     /// Writes everything queued.
     pub async fn flush(&mut self) -> Result<()> {
         poll_fn(|cx| self.driver.poll_flush(cx, Half::Writer)).await
@@ -191,6 +200,26 @@ impl<T: Transport> WebSocket<T> {
     #[must_use]
     pub fn close_sent(&self) -> Option<&CloseFrame> {
         self.driver.conn.close_sent()
+    }
+
+    /// Whether messages flow both ways (no Close sent or received yet).
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        self.state() == State::Open
+    }
+
+    /// The close code that ended the connection (Qt's `closeCode`): the peer's if it sent a
+    /// Close, otherwise ours; `None` while open.
+    #[must_use]
+    pub fn close_code(&self) -> Option<CloseCode> {
+        self.driver.conn.close_frame().map(CloseFrame::code)
+    }
+
+    /// The close reason that goes with [`close_code`](Self::close_code) (Qt's
+    /// `closeReason`).
+    #[must_use]
+    pub fn close_reason(&self) -> Option<&str> {
+        self.driver.conn.close_frame().map(CloseFrame::reason)
     }
 
     /// Bytes queued but not yet written (Qt's `bytesToWrite`).

@@ -11,6 +11,7 @@
 
 mod blocking;
 mod ending;
+mod live;
 mod replies;
 
 use std::pin::pin;
@@ -80,6 +81,19 @@ pub(crate) fn run(args: &ConnectArgs) -> Exit {
         console,
         replies: args.execute.as_ref().map(Replies::new),
     };
+    if let Some(max_delay) = args.reconnect {
+        return match args.runtime {
+            Runtime::Tokio => {
+                Tokio::block_on(live::session::<Tokio>(start, max_delay, stop.future))
+            }
+            Runtime::Smol => Smol::block_on(live::session::<Smol>(start, max_delay, stop.future)),
+            Runtime::AsyncStd => {
+                AsyncStd::block_on(live::session::<AsyncStd>(start, max_delay, stop.future))
+            }
+            // Refused by the argument parser.
+            Runtime::Blocking => Exit::Usage,
+        };
+    }
     match args.runtime {
         Runtime::Tokio => Tokio::block_on(session::<Tokio>(start, stop.future)),
         Runtime::Smol => Smol::block_on(session::<Smol>(start, stop.future)),
@@ -247,6 +261,17 @@ async fn session<R: AsyncRt>(start: Start<'_>, mut stop: oneshot::Receiver<()>) 
     .report()
 }
 
+/// The next input item, or how the input ended (a signal counts as an end).
+async fn next_input(
+    input: &mut Input,
+    stop: &mut oneshot::Receiver<()>,
+) -> Result<crate::input::Item, InputEnd> {
+    match select(input.next(), pin!(interrupted(stop))).await {
+        Either::Left((next, _)) => InputEnd::from_next(next),
+        Either::Right(_) => Err(InputEnd::Interrupted),
+    }
+}
+
 /// Sends the input until it ends (then, in one-shot mode, waits for the replies, and closes),
 /// the user interrupts (then closes with 1000) or a send fails.
 async fn pump<T: Transport>(
@@ -257,11 +282,7 @@ async fn pump<T: Transport>(
     one_shot: Option<(&mut Replies, &mut UnboundedReceiver<()>)>,
 ) -> InputEnd {
     let end = loop {
-        let next = match select(input.next(), pin!(interrupted(stop))).await {
-            Either::Left((next, _)) => next,
-            Either::Right(_) => break InputEnd::Interrupted,
-        };
-        let item = match InputEnd::from_next(next) {
+        let item = match next_input(input, stop).await {
             Ok(item) => item,
             Err(end) => break end,
         };

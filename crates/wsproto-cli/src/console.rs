@@ -153,7 +153,6 @@ pub(crate) fn frame_text(frame: &CloseFrame) -> String {
 
 /// A Close frame with `code` and `reason` as a peer's Close arrives (the only public way to
 /// make one); code 1005 stands for an empty Close.
-#[cfg(test)]
 pub(crate) fn received_close(code: u16, reason: &str) -> Option<CloseFrame> {
     let mut payload = code.to_be_bytes().to_vec();
     payload.extend_from_slice(reason.as_bytes());

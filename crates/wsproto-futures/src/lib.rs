@@ -16,7 +16,9 @@ pub use server::accept_stream;
 pub use wsproto_async::prelude::{self, *};
 #[cfg(feature = "tls")]
 pub use wsproto_async::rustls;
-pub use wsproto_async::{MaybeTls, Runtime, Server, connect_with};
+pub use wsproto_async::{
+    Events, Handle, LiveConfig, MaybeTls, Runtime, Server, connect_live, connect_with,
+};
 
 /// A [`WebSocket`] as a byte stream (futures-io `AsyncRead` + `AsyncWrite` +
 /// `AsyncBufRead`), from [`into_byte_stream`](wsproto_async::WebSocket::into_byte_stream).

@@ -38,6 +38,7 @@ pub use smol::net::{TcpListener, TcpStream};
 pub use wsproto_futures::prelude::*;
 #[cfg(feature = "tls")]
 pub use wsproto_futures::rustls;
+pub use wsproto_futures::{Events, Handle, LiveConfig};
 use wsproto_futures::{FuturesIo, Runtime};
 pub use wsproto_futures::{MaybeTls, accept_stream, client_over, from_upgraded};
 
@@ -67,6 +68,17 @@ pub async fn connect(url: &str) -> Result<TcpWebSocket> {
 /// handshake together.
 pub async fn connect_with(url: &str, options: ClientConfig) -> Result<TcpWebSocket> {
     wsproto_futures::connect_with::<Smol>(url, options).await
+}
+
+/// A client that connects in the background and, with [`LiveConfig::reconnect`], again after
+/// failures; see [`wsproto_futures::connect_live`]. To hand an open connection to a
+/// background task instead, call `ws.spawn::<Smol>()`.
+pub fn connect_live(
+    url: &str,
+    make_config: impl FnMut() -> ClientConfig + Send + 'static,
+    config: &LiveConfig,
+) -> (Handle, Events) {
+    wsproto_futures::connect_live::<Smol>(url, make_config, config)
 }
 
 /// smol as a wsproto [`Runtime`]: its TCP types, and tasks on its global executor.

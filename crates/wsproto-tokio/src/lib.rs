@@ -46,6 +46,7 @@ pub use wsproto_async::MaybeTls;
 pub use wsproto_async::prelude::*;
 #[cfg(feature = "tls")]
 pub use wsproto_async::rustls;
+pub use wsproto_async::{Events, Handle, LiveConfig};
 
 /// An open WebSocket over the tokio stream `S` (what [`client_over`], [`accept_stream`] and
 /// [`from_upgraded`] hand out for a stream of yours).
@@ -62,6 +63,17 @@ pub type TcpByteStream = wsproto_async::ByteStream<MaybeTls<TokioIo<tokio::net::
 pub type ReadHalf<S> = wsproto_async::ReadHalf<TokioIo<S>>;
 /// The sending half of a split [`WebSocket`].
 pub type WriteHalf<S> = wsproto_async::WriteHalf<TokioIo<S>>;
+
+/// A client that connects in the background and, with [`LiveConfig::reconnect`], again after
+/// failures; see [`wsproto_async::connect_live`]. To hand an open connection to a background
+/// task instead, call `ws.spawn::<Tokio>()`.
+pub fn connect_live(
+    url: &str,
+    make_config: impl FnMut() -> ClientConfig + Send + 'static,
+    config: &LiveConfig,
+) -> (Handle, Events) {
+    wsproto_async::connect_live::<Tokio>(url, make_config, config)
+}
 
 /// Wraps a stream on which the opening handshake already happened (a hyper/axum `Upgraded`
 /// connection, say) and starts the engine in `role`; `leftover` are bytes read past the

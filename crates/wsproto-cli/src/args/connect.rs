@@ -10,7 +10,7 @@ use wsproto_core::handshake::{ClientRequest, HandshakeError};
 use super::{CONNECT_HELP, Command, Flags, Runtime, UsageError, header, seconds};
 use crate::input::InputMode;
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ConnectArgs {
     pub(crate) url: String,
     pub(crate) runtime: Runtime,
@@ -32,10 +32,16 @@ pub(crate) struct ConnectArgs {
     pub(crate) trust: Trust,
     /// Whether and through which proxy to connect (`--proxy`, `--no-proxy`).
     pub(crate) proxy: ProxyChoice,
+    /// `--reconnect`: keep the client alive across failures, retrying with backoff up to
+    /// this delay (`--reconnect-max-delay`).
+    pub(crate) reconnect: Option<Duration>,
 }
 
+/// The longest pause between two reconnect attempts unless `--reconnect-max-delay` says.
+pub(crate) const DEFAULT_RECONNECT_MAX_DELAY: Duration = Duration::from_secs(10);
+
 /// How `connect` picks a proxy.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum ProxyChoice {
     /// The environment's, as curl reads it (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
     /// `NO_PROXY`): the default.
@@ -47,7 +53,7 @@ pub(crate) enum ProxyChoice {
 }
 
 /// What a `wss://` connection trusts.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Trust {
     /// The bundled Mozilla roots (the default).
     Bundled,
@@ -60,7 +66,7 @@ pub(crate) enum Trust {
 }
 
 /// One-shot mode (`-x`): what to send and when to stop waiting for replies.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Execute {
     /// The messages, in the order given.
     pub(crate) messages: Vec<String>,
@@ -89,7 +95,9 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
         execute: None,
         trust: Trust::Bundled,
         proxy: ProxyChoice::Environment,
+        reconnect: None,
     };
+    let mut reconnect_max_delay = None;
     let (mut messages, mut wait, mut count) = (Vec::new(), None, None);
     let mut flags = Flags::new(args);
     while let Some((flag, inline)) = flags.next() {
@@ -155,6 +163,11 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
                 }
                 connect.proxy = proxy;
             }
+            "--reconnect" => connect.reconnect = Some(DEFAULT_RECONNECT_MAX_DELAY),
+            "--reconnect-max-delay" => {
+                let raw = flags.value("--reconnect-max-delay", inline)?;
+                reconnect_max_delay = Some(seconds("--reconnect-max-delay", &raw, false)?);
+            }
             "-x" | "--execute" => messages.push(flags.value("--execute", inline)?),
             "-w" | "--wait" => {
                 let raw = flags.value("--wait", inline)?;
@@ -184,6 +197,25 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
     if messages.is_empty() && (wait.is_some() || count.is_some()) {
         return Err(UsageError(
             "connect: --wait and --count only apply with -x/--execute".into(),
+        ));
+    }
+    match (connect.reconnect, reconnect_max_delay) {
+        (None, Some(_)) => {
+            return Err(UsageError(
+                "connect: --reconnect-max-delay only applies with --reconnect".into(),
+            ));
+        }
+        (Some(_), Some(max)) => connect.reconnect = Some(max),
+        _ => {}
+    }
+    if connect.reconnect.is_some() && !messages.is_empty() {
+        return Err(UsageError(
+            "connect: --reconnect keeps a session alive; it does not combine with -x".into(),
+        ));
+    }
+    if connect.reconnect.is_some() && connect.runtime == Runtime::Blocking {
+        return Err(UsageError(
+            "connect: --reconnect needs an async runtime (tokio, smol or async-std)".into(),
         ));
     }
     if !messages.is_empty() {
@@ -375,6 +407,26 @@ mod tests {
     }
 
     #[test]
+    fn reconnect_takes_a_maximum_delay_and_refuses_what_it_cannot_do() {
+        assert_eq!(connect("connect ws://x/").reconnect, None);
+        assert_eq!(
+            connect("connect ws://x/ --reconnect").reconnect,
+            Some(DEFAULT_RECONNECT_MAX_DELAY)
+        );
+        assert_eq!(
+            connect("connect ws://x/ --reconnect --reconnect-max-delay 2.5").reconnect,
+            Some(Duration::from_millis(2500))
+        );
+        for line in [
+            "connect ws://x/ --reconnect-max-delay 2",
+            "connect ws://x/ --reconnect -x hi",
+            "connect ws://x/ --reconnect --runtime blocking",
+        ] {
+            assert!(run(line).is_err(), "{line}");
+        }
+    }
+
+    #[test]
     fn help_lists_every_flag() {
         assert_lists(
             CONNECT_HELP,
@@ -396,6 +448,8 @@ mod tests {
                 "--ca-native",
                 "--proxy URL",
                 "--no-proxy",
+                "--reconnect",
+                "--reconnect-max-delay SECS",
                 "-h, --help",
             ],
         );

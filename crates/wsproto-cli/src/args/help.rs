@@ -126,6 +126,12 @@ Options:
                           socks5://... (names resolved here) or socks5h://... (by the proxy);
                           the port defaults to 1080
   --no-proxy              Connect directly, whatever the environment says
+  --reconnect             Stay connected: after a lost connection, a server going away (1001,
+                          1011-1014) or a failed connect, dial again with growing, jittered
+                          delays (from 0.5 s); lines read while down wait (up to 1024) and are
+                          sent once on the next connection; state changes go to stderr
+  --reconnect-max-delay SECS
+                          With --reconnect: the longest pause between attempts [default: 10]
   -h, --help              Show this help
 
 Without --proxy or --no-proxy, the environment's proxy is used as curl uses it:

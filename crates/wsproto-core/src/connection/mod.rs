@@ -321,6 +321,13 @@ impl Connection {
         self.close_received.as_deref()
     }
 
+    /// The Close that says why the connection closes (Qt's `closeCode`/`closeReason`): the
+    /// peer's if it sent one, otherwise ours; `None` while no Close was sent or received.
+    #[must_use]
+    pub fn close_frame(&self) -> Option<&CloseFrame> {
+        self.close_received().or(self.close_sent())
+    }
+
     /// The protocol error that failed this connection, if any.
     #[must_use]
     pub fn error(&self) -> Option<&ProtocolError> {
