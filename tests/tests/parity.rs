@@ -61,14 +61,14 @@ const ROWS: &[(&str, [&str; 4])] = &[
         "`pong`, `is_open`, `close_code`, `close_reason`",
         ["✓", "✓", "✓", "✓"],
     ),
-    // Behaviour: tests/tests/live.rs (every async runtime).
+    // Behaviour: tests/tests/live.rs (every async runtime), live_blocking.rs.
     (
         "background task with a cloneable `Handle` and `Events` (`spawn`)",
-        ["✓", "✓", "✓", "—"],
+        ["✓", "✓", "✓", "✓ (thread)"],
     ),
     (
         "reconnecting client (`connect_live`, `ReconnectPolicy`)",
-        ["✓", "✓", "✓", "—"],
+        ["✓", "✓", "✓", "✓ (thread)"],
     ),
     ("`poll_next_event(wait)`", ["—", "—", "—", "✓"]),
     (
@@ -309,6 +309,15 @@ fn blocking_surface(
     ws.flush();
     ws.pong(b"p");
     let _ = (ws.is_open(), ws.close_code(), ws.close_reason());
+    let live = wsproto_blocking::connect("ws://example.com/").unwrap();
+    let (handle, mut events) = live.spawn();
+    handle.send_text("a");
+    handle.pong(&b"p"[..]);
+    let _ = (handle.is_open(), handle.close_code(), handle.state());
+    events.recv();
+    let config =
+        wsproto_blocking::LiveConfig::new().reconnect(wsproto_blocking::ReconnectPolicy::new());
+    let _ = wsproto_blocking::connect_live("ws://example.com/", ClientConfig::default, &config);
     ws.start_close(CloseCode::NORMAL, "");
     ws.close(CloseCode::NORMAL, "");
     ws.abort();

@@ -38,7 +38,7 @@ mod websocket;
 pub use accept::accept_stream;
 pub use byte_stream::ByteStream;
 pub use client::{client_over, connect_with, exchange, open_client};
-pub use live::{Events, Handle, LiveConfig, connect_live};
+pub use live::connect_live;
 pub use maybe_tls::MaybeTls;
 pub use runtime::{Runtime, SocketAddrs, Timer, TimerOf, Transport, with_deadline};
 pub use server::Server;
@@ -50,10 +50,10 @@ pub use websocket::WebSocket;
 pub use wsproto_setup::DeflateConfig;
 pub use wsproto_setup::prelude;
 pub use wsproto_setup::{
-    ClientConfig, ClientOpening, Closed, ClosedBy, Deadline, Error, Exchange, HandshakeInfo,
-    HttpResponse, LiveEvent, LiveState, Proxy, ProxyFailure, ProxyFailureKind, ReconnectPolicy,
-    Reject, Result, ServerConfig, ServerOpening, ShutdownSignal, ShutdownWatch, TunnelOpening,
-    Upgrade,
+    ClientConfig, ClientOpening, Closed, ClosedBy, Deadline, Error, Events, Exchange, Handle,
+    HandshakeInfo, HttpResponse, LiveConfig, LiveEvent, LiveState, Proxy, ProxyFailure,
+    ProxyFailureKind, ReconnectPolicy, Reject, Result, ServerConfig, ServerOpening, ShutdownSignal,
+    ShutdownWatch, TunnelOpening, Upgrade,
 };
 #[cfg(feature = "tls")]
 pub use wsproto_setup::{ClientTls, ServerTls, TlsError, TlsErrorKind, rustls};

@@ -227,7 +227,7 @@ impl<S: BlockingTransport> WebSocket<S> {
     }
 
     /// Sets the stream's read timeout unless it already has this value.
-    fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn set_read_timeout(&mut self, timeout: Option<Duration>) -> io::Result<()> {
         if self.read_timeout != Some(timeout) {
             self.stream.set_read_timeout(timeout)?;
             self.read_timeout = Some(timeout);

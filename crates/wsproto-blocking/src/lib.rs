@@ -40,6 +40,7 @@ mod accept;
 mod byte_stream;
 mod client;
 mod drive;
+mod live;
 mod maybe_tls;
 mod server;
 #[cfg(feature = "tls")]
@@ -50,6 +51,7 @@ mod websocket;
 pub use accept::accept_stream;
 pub use byte_stream::ByteStream;
 pub use client::{client_over, connect, connect_with, exchange};
+pub use live::{Events, Handle, connect_live};
 pub use maybe_tls::MaybeTls;
 pub use server::Server;
 #[cfg(feature = "tls")]
@@ -57,7 +59,7 @@ pub use tls::TlsStream;
 pub use transport::{BlockingTransport, SocketAddrs};
 #[cfg(feature = "tls")]
 pub use wsproto_setup::rustls;
-pub use wsproto_setup::{Exchange, ShutdownSignal, ShutdownWatch, TunnelOpening};
+pub use wsproto_setup::{Exchange, LiveConfig, ShutdownSignal, ShutdownWatch, TunnelOpening};
 
 /// An open WebSocket over TCP, plain (`ws://`) or TLS (`wss://`): what [`connect`] and
 /// [`Server::accept`] hand out.

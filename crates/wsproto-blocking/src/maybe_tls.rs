@@ -69,6 +69,10 @@ impl<S: BlockingTransport> BlockingTransport for MaybeTls<S> {
     fn shutdown_write(&mut self) -> io::Result<()> {
         either!(self, s => s.shutdown_write())
     }
+
+    fn readiness(&self) -> Option<std::net::TcpStream> {
+        either!(self, s => s.readiness())
+    }
 }
 
 impl<S: SocketAddrs> SocketAddrs for MaybeTls<S> {

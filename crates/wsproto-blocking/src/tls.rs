@@ -188,6 +188,12 @@ impl<S: BlockingTransport> BlockingTransport for TlsStream<S> {
         self.push()?;
         self.sock.shutdown_write()
     }
+
+    /// The socket's: TLS records arrive on it, and the connection's thread reads whatever
+    /// plaintext rustls already holds before it waits on the socket again.
+    fn readiness(&self) -> Option<std::net::TcpStream> {
+        self.sock.readiness()
+    }
 }
 
 impl<S: SocketAddrs> SocketAddrs for TlsStream<S> {

@@ -24,6 +24,15 @@ pub trait BlockingTransport: Read + Write + Send {
     /// Ends our sending direction: the peer reads the end of the stream, while we can still
     /// read what it sends.
     fn shutdown_write(&mut self) -> io::Result<()>;
+
+    /// A second handle on the socket underneath, which a live connection's thread
+    /// ([`WebSocket::spawn`](crate::WebSocket::spawn)) uses only to wait until bytes arrive
+    /// (`peek`), so that it never blocks in a read the application's sends could not
+    /// interrupt. `None` (the default, for transports without a socket) makes that thread
+    /// read with a short timeout instead.
+    fn readiness(&self) -> Option<TcpStream> {
+        None
+    }
 }
 
 impl BlockingTransport for TcpStream {
@@ -33,6 +42,10 @@ impl BlockingTransport for TcpStream {
 
     fn shutdown_write(&mut self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
+    }
+
+    fn readiness(&self) -> Option<TcpStream> {
+        self.try_clone().ok()
     }
 }
 

@@ -82,17 +82,7 @@ pub(crate) fn run(args: &ConnectArgs) -> Exit {
         replies: args.execute.as_ref().map(Replies::new),
     };
     if let Some(max_delay) = args.reconnect {
-        return match args.runtime {
-            Runtime::Tokio => {
-                Tokio::block_on(live::session::<Tokio>(start, max_delay, stop.future))
-            }
-            Runtime::Smol => Smol::block_on(live::session::<Smol>(start, max_delay, stop.future)),
-            Runtime::AsyncStd => {
-                AsyncStd::block_on(live::session::<AsyncStd>(start, max_delay, stop.future))
-            }
-            // Refused by the argument parser.
-            Runtime::Blocking => Exit::Usage,
-        };
+        return live::run(start, max_delay, stop.future, args.runtime);
     }
     match args.runtime {
         Runtime::Tokio => Tokio::block_on(session::<Tokio>(start, stop.future)),

@@ -1,4 +1,4 @@
-//! `wsproto connect --reconnect` through the real binary on every async runtime: the client
+//! `wsproto connect --reconnect` through the real binary on every runtime: the client
 //! outlives a server that is stopped and started again on the same port, the lines typed
 //! while it was down arrive once after the reconnect, state changes go to stderr and never
 //! to stdout, and the end of input still exits 0.
@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use common::{line_with, lines, send_signal, serve, spawn_interactive, wait_exit};
 
-const ASYNC_RUNTIMES: [&str; 3] = ["tokio", "async-std", "smol"];
+use common::RUNTIMES;
 
 #[test]
 fn a_client_survives_a_server_restart_and_delivers_what_was_typed_meanwhile() {
-    for runtime in ASYNC_RUNTIMES {
+    for runtime in RUNTIMES {
         let mut server = serve(&[]);
         let url = server.url.clone();
         let addr = server.addr().to_owned();

@@ -29,7 +29,7 @@ mod exchange;
 mod http_response;
 mod info;
 mod listen;
-mod live;
+pub mod live;
 mod proxy;
 mod rng;
 mod server;
@@ -46,7 +46,7 @@ pub use exchange::Exchange;
 pub use http_response::HttpResponse;
 pub use info::HandshakeInfo;
 pub use listen::{DEFAULT_BACKLOG, listen};
-pub use live::{Closed, ClosedBy, LiveEvent, LiveState, RetrySchedule};
+pub use live::{Closed, ClosedBy, Events, Handle, LiveConfig, LiveEvent, LiveState, RetrySchedule};
 pub use proxy::{Proxy, ProxyFailure, ProxyFailureKind, TunnelOpening};
 #[cfg(feature = "tls")]
 pub use rustls;

@@ -8,75 +8,18 @@
 //! costs one task and two small queues per connection.
 
 mod drive;
-mod shared;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use wsproto_core::reconnect::{Decision, Ending};
+use wsproto_setup::live::Shared;
 use wsproto_setup::{
-    ClientConfig, Closed, ClosedBy, LiveEvent, LiveState, ReconnectPolicy, RetrySchedule,
+    ClientConfig, Events, Handle, LiveConfig, LiveState, ReconnectPolicy, RetrySchedule,
 };
-
-pub use shared::{Events, Handle};
 
 use crate::runtime::{Runtime, TimerOf, Transport, with_deadline};
 use crate::websocket::WebSocket;
-use shared::Shared;
-
-/// How a live connection queues: messages sent ahead of the connection (64 by default),
-/// events the application has not taken yet (64 by default), and for clients, whether and
-/// how to reconnect (not by default).
-#[derive(Clone, Debug)]
-pub struct LiveConfig {
-    queue: usize,
-    events: usize,
-    reconnect: Option<ReconnectPolicy>,
-}
-
-impl Default for LiveConfig {
-    fn default() -> Self {
-        Self {
-            queue: 64,
-            events: 64,
-            reconnect: None,
-        }
-    }
-}
-
-impl LiveConfig {
-    /// The defaults (see the type's documentation).
-    #[must_use]
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// How many messages may wait for the connection (while its write buffer is above the
-    /// high-water mark, or while a reconnecting client is down); a send waits while the
-    /// queue is full. At least 1.
-    #[must_use]
-    pub fn queue(mut self, messages: usize) -> Self {
-        self.queue = messages.max(1);
-        self
-    }
-
-    /// How many events may wait for the application; while the receiver is full, the
-    /// connection stops reading (pings and pongs are dropped instead). At least 1.
-    #[must_use]
-    pub fn events(mut self, events: usize) -> Self {
-        self.events = events.max(1);
-        self
-    }
-
-    /// Reconnect after failures under `policy` ([`connect_live`] only; a server-side
-    /// connection cannot be dialled again).
-    #[must_use]
-    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
-        self.reconnect = Some(policy);
-        self
-    }
-}
 
 impl<T: Transport> WebSocket<T> {
     /// Hands the connection to a background task on runtime `R` and returns the sending
@@ -117,7 +60,7 @@ impl<T: Transport> WebSocket<T> {
         self,
         config: &LiveConfig,
     ) -> (Handle, Events, impl Future<Output = ()> + Send + 'static) {
-        let shared = Shared::new(config.queue, config.events, LiveState::Open);
+        let shared = Shared::with_config(config, LiveState::Open);
         shared.lock().info = Some(self.info.clone());
         let task = {
             let shared = Arc::clone(&shared);
@@ -146,15 +89,11 @@ pub fn connect_live<R: Runtime>(
     make_config: impl FnMut() -> ClientConfig + Send + 'static,
     config: &LiveConfig,
 ) -> (Handle, Events) {
-    let shared = Shared::new(
-        config.queue,
-        config.events,
-        LiveState::Connecting { attempt: 0 },
-    );
+    let shared = Shared::with_config(config, LiveState::Connecting { attempt: 0 });
     let task = reconnecting::<R>(
         url.to_owned(),
         make_config,
-        config.reconnect.clone(),
+        config.reconnect_policy().cloned(),
         Arc::clone(&shared),
     );
     R::spawn(task);
@@ -168,67 +107,29 @@ async fn reconnecting<R: Runtime>(
     shared: Arc<Shared>,
 ) {
     let mut schedule = RetrySchedule::new(policy);
-    let mut attempt = 0;
     loop {
+        let attempt = schedule.attempt();
         shared.lock().set_state(LiveState::Connecting { attempt });
         let opening = crate::client::connect_with::<R>(&url, make_config());
         let Some(opened) = until_abandoned::<R, _>(&shared, None, opening).await else {
-            return shared.lock().finish(closed_by_us());
+            return RetrySchedule::abandoned(&shared);
         };
-        let (closed, ending) = match opened {
+        let end = match opened {
             Ok(ws) => {
-                schedule.opened();
-                {
-                    let mut inner = shared.lock();
-                    inner.info = Some(ws.info.clone());
-                    inner.set_state(LiveState::Open);
-                }
-                let end = drive::drive(ws, &shared).await;
-                (end.closed, end.ending)
+                schedule.opened(&shared, ws.info.clone());
+                drive::drive(ws, &shared).await
             }
-            Err(error) => {
-                let closed = Closed {
-                    code: None,
-                    reason: error.to_string(),
-                    by: ClosedBy::Failure,
-                };
-                let ending = error.ending();
-                shared.lock().push_event(LiveEvent::Error(error));
-                (closed, ending)
-            }
+            Err(error) => RetrySchedule::failed_to_open(&shared, error),
         };
-        if ending == Ending::ClosedByUs || shared.lock().close_requested {
-            return shared.lock().finish(closed);
+        let Some(delay) = schedule.next(&shared, end) else {
+            return;
+        };
+        let pause = std::future::pending::<()>();
+        let wake_at = Instant::now() + delay;
+        until_abandoned::<R, _>(&shared, Some(wake_at), pause).await;
+        if shared.lock().abandoned() {
+            return RetrySchedule::abandoned(&shared);
         }
-        match schedule.after(&ending) {
-            Decision::Retry {
-                attempt: next,
-                delay,
-            } => {
-                attempt = next;
-                shared
-                    .lock()
-                    .set_state(LiveState::Reconnecting { attempt, delay });
-                let wake_at = Instant::now() + delay;
-                let pause = std::future::pending::<()>();
-                if until_abandoned::<R, _>(&shared, Some(wake_at), pause)
-                    .await
-                    .is_none()
-                    && shared.lock().close_requested
-                {
-                    return shared.lock().finish(closed_by_us());
-                }
-            }
-            Decision::Stop(_) => return shared.lock().finish(closed),
-        }
-    }
-}
-
-fn closed_by_us() -> Closed {
-    Closed {
-        code: None,
-        reason: "closed while not connected".into(),
-        by: ClosedBy::Local,
     }
 }
 
@@ -242,12 +143,11 @@ async fn until_abandoned<R: Runtime, F: Future>(
     let mut fut = std::pin::pin!(fut);
     let race = std::future::poll_fn(|cx| {
         {
-            let mut inner = shared.lock();
-            if inner.close_requested || inner.handles() == 0 {
-                inner.close_requested = true;
+            let mut state = shared.lock();
+            if state.abandoned() {
                 return std::task::Poll::Ready(None);
             }
-            inner.register_task(cx.waker());
+            state.register_task(cx.waker());
         }
         fut.as_mut().poll(cx).map(Some)
     });

@@ -213,11 +213,6 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
             "connect: --reconnect keeps a session alive; it does not combine with -x".into(),
         ));
     }
-    if connect.reconnect.is_some() && connect.runtime == Runtime::Blocking {
-        return Err(UsageError(
-            "connect: --reconnect needs an async runtime (tokio, smol or async-std)".into(),
-        ));
-    }
     if !messages.is_empty() {
         connect.execute = Some(Execute {
             messages,
@@ -420,7 +415,6 @@ mod tests {
         for line in [
             "connect ws://x/ --reconnect-max-delay 2",
             "connect ws://x/ --reconnect -x hi",
-            "connect ws://x/ --reconnect --runtime blocking",
         ] {
             assert!(run(line).is_err(), "{line}");
         }

@@ -22,9 +22,10 @@ use wsproto_core::{CloseCode, Config, Event};
 
 use super::ending::{Ending, InputEnd};
 use super::{Start, announce, client_options, connect_failed, interrupted, next_input};
+use crate::args::Runtime;
 use crate::console::{Console, received_close};
 use crate::exit::Exit;
-use crate::rt::AsyncRt;
+use crate::rt::{AsyncRt, AsyncStd, Smol, Tokio, park_block_on};
 
 /// How many input messages may wait for the connection while it is down.
 pub(super) const QUEUE: usize = 1024;
@@ -32,10 +33,41 @@ pub(super) const QUEUE: usize = 1024;
 /// The first pause before redialling (jittered, then doubling up to the maximum).
 const FIRST_DELAY: Duration = Duration::from_millis(500);
 
-pub(super) async fn session<R: AsyncRt>(
+/// A reconnecting client on some adapter: what `connect_live` returns there.
+type Open = fn(&str, MakeConfig, &LiveConfig) -> (Handle, Events);
+type MakeConfig = Box<dyn FnMut() -> ClientConfig + Send>;
+
+/// Runs the session on the chosen adapter.
+pub(super) fn run(
+    start: Start<'_>,
+    max_delay: Duration,
+    stop: oneshot::Receiver<()>,
+    runtime: Runtime,
+) -> Exit {
+    match runtime {
+        Runtime::Tokio => Tokio::block_on(session(start, max_delay, stop, |u, m, c| {
+            wsproto_async::connect_live::<Tokio>(u, m, c)
+        })),
+        Runtime::Smol => Smol::block_on(session(start, max_delay, stop, |u, m, c| {
+            wsproto_async::connect_live::<Smol>(u, m, c)
+        })),
+        Runtime::AsyncStd => AsyncStd::block_on(session(start, max_delay, stop, |u, m, c| {
+            wsproto_async::connect_live::<AsyncStd>(u, m, c)
+        })),
+        // The blocking adapter's client runs on a thread of its own; its handle's futures
+        // are runtime-free, so this thread waits on them by parking.
+        Runtime::Blocking => park_block_on(session(start, max_delay, stop, |u, m, c| {
+            let (handle, events) = wsproto_blocking::connect_live(u, m, c);
+            (handle.into_inner(), events.into_inner())
+        })),
+    }
+}
+
+async fn session(
     start: Start<'_>,
     max_delay: Duration,
     mut stop: oneshot::Receiver<()>,
+    open: Open,
 ) -> Exit {
     let Start {
         args,
@@ -45,14 +77,14 @@ pub(super) async fn session<R: AsyncRt>(
     } = start;
     // The flags were checked once already (`options`); each attempt builds them afresh.
     let flags = args.clone();
-    let make_config = move || {
+    let make_config: MakeConfig = Box::new(move || {
         client_options(&flags, Config::default()).unwrap_or_else(|_| ClientConfig::default())
-    };
+    });
     let policy = ReconnectPolicy::new()
         .initial_delay(FIRST_DELAY)
         .max_delay(max_delay);
     let config = LiveConfig::new().queue(QUEUE).reconnect(policy);
-    let (handle, events) = wsproto_async::connect_live::<R>(&args.url, make_config, &config);
+    let (handle, events) = open(&args.url, make_config, &config);
 
     let mut report = Report::default();
     let mut input_end = None;

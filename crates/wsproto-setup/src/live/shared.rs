@@ -1,33 +1,44 @@
 //! What a live connection's background task shares with the application: the [`Handle`]
-//! that sends and closes, the [`Events`] receiver, and the bounded queues between them.
+//! that sends and closes, the [`Events`] receiver, and the bounded queues between them —
+//! written once for every adapter. The async adapters run the task side on a runtime task;
+//! the blocking adapter on a thread, waiting on the same futures with a thread-parking
+//! waker.
 //!
 //! One mutex guards both queues and the reported status; it is held only for a push, a pop
 //! or a read of the status, never across an `await` or a transport call.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_core::Stream;
+use super::{Closed, LiveEvent, LiveState};
+use crate::{Error, HandshakeInfo, Result};
 use wsproto_core::{Bytes, CloseCode, MAX_REASON_LEN, Message, MessageKind, SendError};
-use wsproto_setup::{Closed, Error, HandshakeInfo, LiveEvent, LiveState, Result};
 
 /// The largest ping or pong payload (RFC 6455 §5.5).
 const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// What the application asked the task to send, in order.
-pub(crate) enum Command {
+#[derive(Debug)]
+pub enum Command {
+    /// A whole message.
     Message(Message),
+    /// One piece of a message fragmented by the application.
     Fragment {
+        /// Text or binary.
         kind: MessageKind,
+        /// The piece's bytes.
         data: Bytes,
+        /// Whether it ends the message.
         fin: bool,
     },
+    /// A ping with this payload.
     Ping(Bytes),
+    /// A pong with this payload.
     Pong(Bytes),
+    /// A Close with this code and reason.
     Close(CloseCode, String),
 }
 
@@ -41,7 +52,8 @@ impl Command {
     }
 }
 
-pub(crate) struct Inner {
+/// The state behind a [`Shared`]'s lock: the queues, the reported status and the wakers.
+pub struct SharedState {
     outbox: VecDeque<Command>,
     outbox_bytes: usize,
     queue_limit: usize,
@@ -54,26 +66,30 @@ pub(crate) struct Inner {
     /// Handles waiting for room in the outbox, a flush or the end.
     waiters: Vec<Waker>,
     receiver: Option<Waker>,
-    pub(crate) state: LiveState,
-    pub(crate) info: Option<HandshakeInfo>,
-    pub(crate) last_rtt: Option<Duration>,
+    /// Where the connection is in its life (reported through [`set_state`](Self::set_state)).
+    pub state: LiveState,
+    /// What the latest opening handshake settled.
+    pub info: Option<HandshakeInfo>,
+    /// The round-trip time of the latest answered ping.
+    pub last_rtt: Option<Duration>,
     /// Bytes the engine holds unwritten (updated by the task).
-    pub(crate) engine_buffered: usize,
+    pub engine_buffered: usize,
     /// The application closed (or dropped every handle): no reconnect after this.
-    pub(crate) close_requested: bool,
+    pub close_requested: bool,
     /// The task ended; nothing more will be sent or reported.
     finished: bool,
 }
 
-pub(crate) struct Shared {
-    inner: Mutex<Inner>,
+/// What a background task and the application's [`Handle`]s and [`Events`] share.
+pub struct Shared {
+    inner: Mutex<SharedState>,
 }
 
 impl Shared {
     /// Shared state starting in `state`, which is the first event reported.
-    pub(crate) fn new(queue_limit: usize, events_limit: usize, state: LiveState) -> Arc<Self> {
+    pub fn new(queue_limit: usize, events_limit: usize, state: LiveState) -> Arc<Self> {
         Arc::new(Self {
-            inner: Mutex::new(Inner {
+            inner: Mutex::new(SharedState {
                 outbox: VecDeque::new(),
                 outbox_bytes: 0,
                 queue_limit: queue_limit.max(1),
@@ -95,7 +111,13 @@ impl Shared {
         })
     }
 
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+    /// Shared state for a connection configured by `config`, starting in `state`.
+    pub fn with_config(config: &super::LiveConfig, state: LiveState) -> Arc<Self> {
+        Self::new(config.queue, config.events, state)
+    }
+
+    /// The shared state, locked (briefly: never across an `await` or a transport call).
+    pub fn lock(&self) -> MutexGuard<'_, SharedState> {
         // Nothing here can be left half-updated by a panic elsewhere.
         self.inner
             .lock()
@@ -103,9 +125,9 @@ impl Shared {
     }
 }
 
-impl Inner {
+impl SharedState {
     /// The task's side: remembers its waker (for pushes and dropped handles).
-    pub(crate) fn register_task(&mut self, waker: &Waker) {
+    pub fn register_task(&mut self, waker: &Waker) {
         match &self.task {
             Some(existing) if existing.will_wake(waker) => {}
             _ => self.task = Some(waker.clone()),
@@ -118,7 +140,8 @@ impl Inner {
         }
     }
 
-    pub(crate) fn wake_waiters(&mut self) {
+    /// Wakes the handles waiting for room, a flush or the end.
+    pub fn wake_waiters(&mut self) {
         for waker in self.waiters.drain(..) {
             waker.wake();
         }
@@ -130,34 +153,46 @@ impl Inner {
         }
     }
 
-    pub(crate) fn has_commands(&self) -> bool {
+    /// Whether commands wait.
+    pub fn has_commands(&self) -> bool {
         !self.outbox.is_empty()
     }
 
     /// Whether the next command is a Close.
-    pub(crate) fn next_is_close(&self) -> bool {
+    pub fn next_is_close(&self) -> bool {
         matches!(self.outbox.front(), Some(Command::Close(..)))
     }
 
-    pub(crate) fn pop_command(&mut self) -> Option<Command> {
+    /// Takes the next command.
+    pub fn pop_command(&mut self) -> Option<Command> {
         let command = self.outbox.pop_front()?;
         self.outbox_bytes -= command.len();
         Some(command)
     }
 
-    pub(crate) fn handles(&self) -> usize {
+    /// Whether the application gave the client up (closed it or dropped every handle); marks
+    /// it so, since nothing can be sent on it any more.
+    pub fn abandoned(&mut self) -> bool {
+        if self.handles == 0 {
+            self.close_requested = true;
+        }
+        self.close_requested
+    }
+
+    /// How many [`Handle`]s are alive.
+    pub fn handles(&self) -> usize {
         self.handles
     }
 
     /// Whether the task may take one more event from the engine: there is room, or nobody
     /// listens (events are then dropped, and reading goes on).
-    pub(crate) fn has_event_room(&self) -> bool {
+    pub fn has_event_room(&self) -> bool {
         !self.receiver_alive || self.events.len() < self.events_limit
     }
 
     /// Queues `event` for the receiver. Pings and pongs are dropped instead of queued when
     /// the receiver is full; the task never calls this for other events without room.
-    pub(crate) fn push_event(&mut self, event: LiveEvent) {
+    pub fn push_event(&mut self, event: LiveEvent) {
         if !self.receiver_alive {
             return;
         }
@@ -172,7 +207,7 @@ impl Inner {
     }
 
     /// Moves to `state` and reports it (state changes are never dropped).
-    pub(crate) fn set_state(&mut self, state: LiveState) {
+    pub fn set_state(&mut self, state: LiveState) {
         if self.state == state {
             return;
         }
@@ -187,7 +222,7 @@ impl Inner {
     }
 
     /// The task is over: reports `closed` and wakes everyone.
-    pub(crate) fn finish(&mut self, closed: Closed) {
+    pub fn finish(&mut self, closed: Closed) {
         self.set_state(LiveState::Closed(closed));
         self.finished = true;
         self.close_requested = true;
@@ -220,7 +255,8 @@ pub struct Handle {
 }
 
 impl Handle {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    /// The first handle on `shared` (counted when `shared` was made).
+    pub fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
     }
 
@@ -440,7 +476,8 @@ pub struct Events {
 }
 
 impl Events {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    /// The receiver on `shared`.
+    pub fn new(shared: Arc<Shared>) -> Self {
         Self { shared }
     }
 
@@ -460,7 +497,8 @@ impl Events {
         }
     }
 
-    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<LiveEvent>> {
+    /// [`recv`](Self::recv) as a poll function.
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<LiveEvent>> {
         let mut inner = self.shared.lock();
         if let Some(event) = inner.events.pop_front() {
             if inner.events.len() + 1 == inner.events_limit {
@@ -480,10 +518,11 @@ impl Events {
     }
 }
 
-impl Stream for Events {
+#[cfg(feature = "stream")]
+impl futures_core::Stream for Events {
     type Item = LiveEvent;
 
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<LiveEvent>> {
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<LiveEvent>> {
         self.get_mut().poll_recv(cx)
     }
 }

@@ -1,7 +1,8 @@
-//! The vocabulary of a connection that lives on its own (a background-driven handle, a
-//! reconnecting client): its states, the events it reports, how it ended, and how an
-//! [`Error`] counts for the reconnect schedule. Shared by every adapter; the schedule itself
-//! is [`wsproto_core::reconnect`].
+//! A connection that lives on its own (a background-driven handle, a reconnecting client),
+//! written once for every adapter: its states, the events it reports, how it ended, how an
+//! [`Error`] counts for the reconnect schedule ([`RetrySchedule`] over
+//! [`wsproto_core::reconnect`]), and the [`Handle`] and [`Events`] the application holds
+//! with the [`Shared`] state its background task works on ([`shared`](self)).
 
 use std::fmt;
 use std::time::Duration;
@@ -13,6 +14,73 @@ use wsproto_core::reconnect::{
 use wsproto_core::{Bytes, CloseCode, Message, MessageKind};
 
 use crate::Error;
+
+mod shared;
+mod task;
+
+pub use shared::{Command, Events, Handle, Shared, SharedState};
+pub use task::{End, Tracker};
+
+/// How a live connection queues: messages sent ahead of the connection (64 by default),
+/// events the application has not taken yet (64 by default), and for clients, whether and
+/// how to reconnect (not by default).
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    queue: usize,
+    events: usize,
+    reconnect: Option<ReconnectPolicy>,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            queue: 64,
+            events: 64,
+            reconnect: None,
+        }
+    }
+}
+
+impl LiveConfig {
+    /// The defaults (see the type's documentation).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many messages may wait for the connection (while its write buffer is above the
+    /// high-water mark, or while a reconnecting client is down); a send waits while the
+    /// queue is full. At least 1.
+    #[must_use]
+    pub fn queue(mut self, messages: usize) -> Self {
+        self.queue = messages.max(1);
+        self
+    }
+
+    /// How many events may wait for the application; while the receiver is full, the
+    /// connection stops reading (pings and pongs are dropped instead). At least 1.
+    #[must_use]
+    pub fn events(mut self, events: usize) -> Self {
+        self.events = events.max(1);
+        self
+    }
+
+    /// Reconnect after failures under `policy` (reconnecting clients only: a server-side
+    /// connection cannot be dialled again).
+    #[must_use]
+    pub fn reconnect(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = Some(policy);
+        self
+    }
+}
+
+impl LiveConfig {
+    /// The reconnect policy, if reconnecting is on.
+    #[must_use]
+    pub fn reconnect_policy(&self) -> Option<&ReconnectPolicy> {
+        self.reconnect.as_ref()
+    }
+}
 
 /// Where a live connection is in its life (Qt's `stateChanged`, QML's `status`), reported in
 /// order by [`LiveEvent::State`].
@@ -173,14 +241,21 @@ impl RetrySchedule {
     }
 
     /// A connection opened: the next ending starts from the first delay again.
-    pub fn opened(&mut self) {
+    fn reset(&mut self) {
         if let Some(backoff) = &mut self.backoff {
             backoff.opened();
         }
     }
 
+    /// Retries since the last open connection (0 before the first retry): what
+    /// [`LiveState::Connecting`] reports.
+    #[must_use]
+    pub fn attempt(&self) -> u32 {
+        self.backoff.as_ref().map_or(0, Backoff::attempts)
+    }
+
     /// What to do after `ending`.
-    pub fn after(&mut self, ending: &Ending) -> Decision {
+    fn after(&mut self, ending: &Ending) -> Decision {
         match &mut self.backoff {
             Some(backoff) => backoff.after(ending, &mut crate::rng::os_rng()),
             None => Decision::Stop(StopReason::Final),
