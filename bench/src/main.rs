@@ -32,6 +32,7 @@ usage:
   wsbench idle   --impl IMPL [--conns N] [--settle S]
 
 IMPL: wsproto-tokio wsproto-smol wsproto-async-std wsproto-blocking
+      wsproto-tokio-live wsproto-smol-live (background-driven: spawn + Handle + Events)
       tokio-tungstenite tokio-tungstenite-batched fastwebsockets tokio-websockets
       raw-tokio (no WebSocket library: the floor; never counted as a peer)
       over TLS (wss://, TLS 1.3 AES-128-GCM for all): wsproto-tokio-wss tokio-tungstenite-wss

@@ -35,6 +35,8 @@ pub(crate) const IMPLS: &[&str] = &[
     "wsproto-smol",
     "wsproto-async-std",
     "wsproto-blocking",
+    "wsproto-tokio-live",
+    "wsproto-smol-live",
     "tokio-tungstenite",
     "tokio-tungstenite-batched",
     "fastwebsockets",
@@ -64,6 +66,8 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         "wsproto-smol" => wsproto_smol_server(&bind),
         "wsproto-async-std" => wsproto_async_std_server(&bind),
         "wsproto-blocking" => wsproto_blocking_server(&bind),
+        "wsproto-tokio-live" => tokio_rt(wsproto_tokio_live_server(bind)),
+        "wsproto-smol-live" => wsproto_smol_live_server(&bind),
         "tokio-tungstenite" => tokio_rt(tungstenite_server(bind, false)),
         "tokio-tungstenite-batched" => tokio_rt(tungstenite_server(bind, true)),
         "fastwebsockets" => tokio_rt(fastwebsockets_server(bind)),
@@ -118,6 +122,56 @@ async fn wsproto_tokio_server(bind: String) -> Result<(), String> {
             }
         });
     }
+}
+
+/// Ours with a background-driven connection: a task owns the socket (`spawn`), the echo
+/// task receives from `Events` and sends through the `Handle`, as a live-connection user
+/// writes it.
+async fn wsproto_tokio_live_server(bind: String) -> Result<(), String> {
+    let mut server = wsproto_tokio::Server::bind(bind.as_str())
+        .await
+        .map_err(|e| format!("bind {bind}: {e}"))?;
+    listening(&server.url());
+    loop {
+        let ws = server.accept().await.map_err(|e| format!("accept: {e}"))?;
+        let (handle, mut events) = ws.spawn::<wsproto_tokio::Tokio>();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if let wsproto_tokio::LiveEvent::Message(message) = event
+                    && handle.send(message).await.is_err()
+                {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+/// [`wsproto_tokio_live_server`] on smol's local executor (`into_live` runs the
+/// connection's task there instead of on smol's global executor).
+fn wsproto_smol_live_server(bind: &str) -> Result<(), String> {
+    let ex = smol::LocalExecutor::new();
+    smol::block_on(ex.run(async {
+        let mut server = wsproto_smol::Server::bind(bind)
+            .await
+            .map_err(|e| format!("bind {bind}: {e}"))?;
+        listening(&server.url());
+        loop {
+            let ws = server.accept().await.map_err(|e| format!("accept: {e}"))?;
+            let (handle, mut events, task) = ws.into_live(&wsproto_smol::LiveConfig::default());
+            ex.spawn(task).detach();
+            ex.spawn(async move {
+                while let Some(event) = events.recv().await {
+                    if let wsproto_smol::LiveEvent::Message(message) = event
+                        && handle.send(message).await.is_err()
+                    {
+                        break;
+                    }
+                }
+            })
+            .detach();
+        }
+    }))
 }
 
 /// Ours over TLS: the same echo, the certificate and cipher of [`crate::wss`].

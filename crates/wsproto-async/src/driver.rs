@@ -126,6 +126,13 @@ impl<T: Transport> Driver<T> {
         Instant::from_duration(self.origin.elapsed())
     }
 
+    /// [`now`](Self::now) as a function that borrows nothing, to read the clock only when a
+    /// step needs it.
+    pub(crate) fn clock(&self) -> impl Fn() -> Instant + Copy + use<T> {
+        let origin = self.origin;
+        move || Instant::from_duration(origin.elapsed())
+    }
+
     /// The next event: drains decoded events first, then writes what is queued, fires timers
     /// and reads more. `None` once the connection is closed and the transport shut down.
     pub(crate) fn poll_event(

@@ -114,6 +114,13 @@ impl<S: BlockingTransport> WebSocket<S> {
         Instant::from_duration(self.origin.elapsed())
     }
 
+    /// [`now`](Self::now) as a function that borrows nothing, to read the clock only when a
+    /// step needs it.
+    pub(crate) fn clock(&self) -> impl Fn() -> Instant + Copy + use<S> {
+        let origin = self.origin;
+        move || Instant::from_duration(origin.elapsed())
+    }
+
     // ----- receiving (the loop itself is in `drive.rs`) ---------------------------------------
 
     /// The next whole data message, blocking until one arrives; `None` once the connection is

@@ -1,9 +1,12 @@
-//! The background task's I/O on one open connection: moves queued commands into the engine
-//! while its write buffer has room, writes, and reads events while the receiver has room —
-//! until the connection ends. What each step means ([`Tracker`]) is decided on floor 1,
-//! shared with the blocking adapter's thread.
+//! The background task's I/O on one open connection, in rounds: hand queued commands to the
+//! engine while its write buffer has room, write, read events while the receiver has room,
+//! publish — until the connection ends. What each step means ([`Tracker`]) is decided on
+//! floor 1, shared with the blocking adapter's thread; a round takes the shared lock twice,
+//! however many messages it moves.
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use wsproto_setup::live::{End, Shared, Tracker};
@@ -21,6 +24,38 @@ pub(crate) async fn drive<T: Transport>(ws: WebSocket<T>, shared: &Shared) -> En
     poll_fn(|cx| run.poll(cx, shared)).await
 }
 
+/// A spawned connection's whole task: drives it, then reports how it ended. Written by hand
+/// rather than as an `async` block, which would hold the connection twice (once before and
+/// once inside the drive) and double what an idle connection costs.
+pub(crate) struct Background<T: Transport> {
+    run: Run<T>,
+    shared: Arc<Shared>,
+}
+
+impl<T: Transport> Background<T> {
+    pub(crate) fn new(ws: WebSocket<T>, shared: Arc<Shared>) -> Self {
+        Self {
+            run: Run {
+                ws,
+                tracker: Some(Tracker::new()),
+            },
+            shared,
+        }
+    }
+}
+
+impl<T: Transport> Future for Background<T> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let end = std::task::ready!(this.run.poll(cx, &this.shared));
+        this.shared.lock().finish(end.closed);
+        Poll::Ready(())
+    }
+}
+
+/// One connection under a [`Tracker`].
 struct Run<T: Transport> {
     ws: WebSocket<T>,
     /// Taken when the connection ends.
@@ -29,61 +64,53 @@ struct Run<T: Transport> {
 
 impl<T: Transport> Run<T> {
     fn poll(&mut self, cx: &mut Context<'_>, shared: &Shared) -> Poll<End> {
-        let Some(tracker) = self.tracker.as_mut() else {
+        let Some(live) = self.tracker.as_mut() else {
             return Poll::Pending; // ended already; never polled again
         };
+        let ws = &mut self.ws;
         loop {
-            let mut progress = apply_commands(&mut self.ws, tracker, cx, shared);
-            let now = self.ws.driver.now();
-            progress |= tracker.close_if_abandoned(&mut self.ws.driver.conn, now, shared);
-            if self.ws.driver.conn.wants_write()
-                && let Poll::Ready(Err(error)) = self.ws.driver.poll_flush(cx, Half::Writer)
+            live.begin(shared);
+            let mut progress = apply_commands(ws, live, cx);
+            let clock = ws.driver.clock();
+            progress |= live.close_if_abandoned(&mut ws.driver.conn, clock);
+            if ws.driver.conn.wants_write()
+                && let Poll::Ready(Err(error)) = ws.driver.poll_flush(cx, Half::Writer)
             {
-                tracker.fail(error);
+                live.fail(error);
             }
-            if take_events(&mut self.ws, tracker, cx, shared).is_ready() {
-                let tracker = self.tracker.take().unwrap_or_default();
-                return Poll::Ready(tracker.end(&self.ws.driver.conn, shared));
+            if take_events(ws, live, cx).is_ready() {
+                let live = self.tracker.take().unwrap_or_default();
+                return Poll::Ready(live.end(&ws.driver.conn, shared));
             }
-            let mut state = shared.lock();
-            tracker.report(&self.ws.driver.conn, &mut state);
-            if !progress {
-                state.register_task(cx.waker());
-                // A command or a dropped handle may have arrived since we looked.
-                if !Tracker::has_work(&self.ws.driver.conn, &state) {
-                    return Poll::Pending;
-                }
+            if !live.finish_round(&ws.driver.conn, shared, progress, cx.waker()) {
+                return Poll::Pending;
             }
         }
     }
 }
 
-/// Moves queued commands into the engine while its write buffer is below the mark.
+/// Hands commands to the engine while its write buffer is below the mark.
 fn apply_commands<T: Transport>(
     ws: &mut WebSocket<T>,
-    tracker: &mut Tracker,
+    live: &mut Tracker,
     cx: &mut Context<'_>,
-    shared: &Shared,
 ) -> bool {
     let mut applied = false;
-    while Tracker::command_ready(&ws.driver.conn, &shared.lock()) {
+    while live.command_ready(&ws.driver.conn) {
         match ws.driver.poll_send_ready(cx, Half::Writer) {
             Poll::Ready(Ok(())) => {}
             Poll::Pending => break,
             Poll::Ready(Err(error)) => {
-                tracker.fail(error);
+                live.fail(error);
                 break;
             }
         }
-        let Some(command) = shared.lock().pop_command() else {
+        let Some(command) = live.next_command(&ws.driver.conn) else {
             break;
         };
         applied = true;
-        let now = ws.driver.now();
-        tracker.apply(&mut ws.driver.conn, now, command);
-    }
-    if applied {
-        shared.lock().wake_waiters();
+        let clock = ws.driver.clock();
+        live.apply(&mut ws.driver.conn, clock, command);
     }
     applied
 }
@@ -92,26 +119,17 @@ fn apply_commands<T: Transport>(
 /// over.
 fn take_events<T: Transport>(
     ws: &mut WebSocket<T>,
-    tracker: &mut Tracker,
+    live: &mut Tracker,
     cx: &mut Context<'_>,
-    shared: &Shared,
 ) -> Poll<()> {
-    if tracker.is_parked() {
-        return Poll::Pending;
-    }
-    while shared.lock().has_event_room() {
+    while live.wants_event() {
         let sent_first = ws.driver.conn.close_sent().is_some();
         match ws.driver.poll_event(cx, Half::Reader) {
             Poll::Pending => return Poll::Pending,
-            Poll::Ready(None) if ws.driver.conn.is_half_closed() => {
-                tracker.park(&ws.driver.conn, shared);
-                return Poll::Pending;
-            }
+            Poll::Ready(None) if ws.driver.conn.is_half_closed() => live.park(),
             Poll::Ready(None) => return Poll::Ready(()),
-            Poll::Ready(Some(Err(error))) => tracker.fail(error),
-            Poll::Ready(Some(Ok(event))) => {
-                tracker.on_event(&ws.driver.conn, event, sent_first, shared);
-            }
+            Poll::Ready(Some(Err(error))) => live.fail(error),
+            Poll::Ready(Some(Ok(event))) => live.on_event(event, sent_first),
         }
     }
     Poll::Pending

@@ -62,13 +62,7 @@ impl<T: Transport> WebSocket<T> {
     ) -> (Handle, Events, impl Future<Output = ()> + Send + 'static) {
         let shared = Shared::with_config(config, LiveState::Open);
         shared.lock().info = Some(self.info.clone());
-        let task = {
-            let shared = Arc::clone(&shared);
-            async move {
-                let end = drive::drive(self, &shared).await;
-                shared.lock().finish(end.closed);
-            }
-        };
+        let task = drive::Background::new(self, Arc::clone(&shared));
         (Handle::new(Arc::clone(&shared)), Events::new(shared), task)
     }
 }

@@ -10,6 +10,7 @@
 
 use std::net::TcpStream;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::task::Poll;
 use std::thread;
 use std::time::Duration;
 
@@ -34,25 +35,26 @@ pub(super) fn drive<S: BlockingTransport>(ws: &mut WebSocket<S>, shared: &Shared
     if let Some(watcher) = &watcher {
         watcher.watch_again(ws);
     }
-    let mut tracker = Tracker::new();
+    let mut live = Tracker::new();
     // The engine may hold events the socket will not announce: bytes that came with the
     // handshake, or events the receiver had no room for. Read on without readiness.
     let mut unread = true;
     loop {
-        let mut progress = apply_commands(ws, &mut tracker, shared);
-        let now = ws.now();
-        progress |= tracker.close_if_abandoned(&mut ws.conn, now, shared);
+        live.begin(shared);
+        let mut progress = apply_commands(ws, &mut live);
+        let clock = ws.clock();
+        progress |= live.close_if_abandoned(&mut ws.conn, clock);
         if let Err(error) = ws.write_queued() {
-            tracker.fail(Error::Io(error));
+            live.fail(Error::Io(error));
         }
         let readable = watcher.as_ref().is_none_or(Watcher::take_readable);
         if readable || unread || deadline_passed(ws) {
-            match take_events(ws, &mut tracker, shared, watcher.is_some()) {
+            match take_events(ws, &mut live, watcher.is_some()) {
                 Taken::Ended => {
                     if let Some(watcher) = &watcher {
                         watcher.stop();
                     }
-                    return tracker.end(&ws.conn, shared);
+                    return live.end(&ws.conn, shared);
                 }
                 Taken::Drained => unread = false,
                 Taken::NoRoom => unread = true,
@@ -61,16 +63,10 @@ pub(super) fn drive<S: BlockingTransport>(ws: &mut WebSocket<S>, shared: &Shared
         if readable && let Some(watcher) = &watcher {
             watcher.watch_again(ws);
         }
-        let mut state = shared.lock();
-        tracker.report(&ws.conn, &mut state);
-        if progress {
+        let again = live.finish_round(&ws.conn, shared, progress, &waker);
+        if again || (unread && shared.lock().has_event_room()) {
             continue;
         }
-        state.register_task(&waker);
-        if Tracker::has_work(&ws.conn, &state) || (unread && state.has_event_room()) {
-            continue;
-        }
-        drop(state);
         if watcher.is_some() {
             match park_time(ws) {
                 Some(wait) => thread::park_timeout(wait),
@@ -80,29 +76,22 @@ pub(super) fn drive<S: BlockingTransport>(ws: &mut WebSocket<S>, shared: &Shared
     }
 }
 
-/// Moves queued commands into the engine, writing out whenever its buffer is full.
-fn apply_commands<S: BlockingTransport>(
-    ws: &mut WebSocket<S>,
-    tracker: &mut Tracker,
-    shared: &Shared,
-) -> bool {
+/// Hands commands to the engine, writing out whenever its buffer is full.
+fn apply_commands<S: BlockingTransport>(ws: &mut WebSocket<S>, live: &mut Tracker) -> bool {
     let mut applied = false;
-    while Tracker::command_ready(&ws.conn, &shared.lock()) {
+    while live.command_ready(&ws.conn) {
         if ws.conn.is_write_buffer_full()
             && let Err(error) = ws.write_queued()
         {
-            tracker.fail(Error::Io(error));
+            live.fail(Error::Io(error));
             break;
         }
-        let Some(command) = shared.lock().pop_command() else {
+        let Some(command) = live.next_command(&ws.conn) else {
             break;
         };
         applied = true;
-        let now = ws.now();
-        tracker.apply(&mut ws.conn, now, command);
-    }
-    if applied {
-        shared.lock().wake_waiters();
+        let clock = ws.clock();
+        live.apply(&mut ws.conn, clock, command);
     }
     applied
 }
@@ -121,8 +110,7 @@ enum Taken {
 /// socket holds).
 fn take_events<S: BlockingTransport>(
     ws: &mut WebSocket<S>,
-    tracker: &mut Tracker,
-    shared: &Shared,
+    live: &mut Tracker,
     has_watcher: bool,
 ) -> Taken {
     let wait = if has_watcher {
@@ -130,18 +118,14 @@ fn take_events<S: BlockingTransport>(
     } else {
         POLL_WITHOUT_READINESS
     };
-    while !tracker.is_parked() && shared.lock().has_event_room() {
+    while live.wants_event() {
         let sent_first = ws.conn.close_sent().is_some();
         match ws.poll_next_event(wait) {
-            std::task::Poll::Pending => return Taken::Drained,
-            std::task::Poll::Ready(None) if ws.conn.is_half_closed() => {
-                tracker.park(&ws.conn, shared);
-            }
-            std::task::Poll::Ready(None) => return Taken::Ended,
-            std::task::Poll::Ready(Some(Err(error))) => tracker.fail(error),
-            std::task::Poll::Ready(Some(Ok(event))) => {
-                tracker.on_event(&ws.conn, event, sent_first, shared);
-            }
+            Poll::Pending => return Taken::Drained,
+            Poll::Ready(None) if ws.conn.is_half_closed() => live.park(),
+            Poll::Ready(None) => return Taken::Ended,
+            Poll::Ready(Some(Err(error))) => live.fail(error),
+            Poll::Ready(Some(Ok(event))) => live.on_event(event, sent_first),
         }
     }
     Taken::NoRoom

@@ -43,7 +43,8 @@ pub enum Command {
 }
 
 impl Command {
-    fn len(&self) -> usize {
+    /// The payload bytes it carries (what `buffered_amount` counts).
+    pub fn payload_len(&self) -> usize {
         match self {
             Self::Message(message) => message.payload().len(),
             Self::Fragment { data, .. } | Self::Ping(data) | Self::Pong(data) => data.len(),
@@ -74,6 +75,9 @@ pub struct SharedState {
     pub last_rtt: Option<Duration>,
     /// Bytes the engine holds unwritten (updated by the task).
     pub engine_buffered: usize,
+    /// Commands the task took from the queue and has not handed to the engine yet, and
+    /// their payload bytes (updated by the task).
+    in_flight: (usize, usize),
     /// The application closed (or dropped every handle): no reconnect after this.
     pub close_requested: bool,
     /// The task ended; nothing more will be sent or reported.
@@ -105,6 +109,7 @@ impl Shared {
                 info: None,
                 last_rtt: None,
                 engine_buffered: 0,
+                in_flight: (0, 0),
                 close_requested: false,
                 finished: false,
             }),
@@ -142,7 +147,8 @@ impl SharedState {
 
     /// Wakes the handles waiting for room, a flush or the end.
     pub fn wake_waiters(&mut self) {
-        for waker in self.waiters.drain(..) {
+        // Taken whole, so an idle connection keeps no list.
+        for waker in std::mem::take(&mut self.waiters) {
             waker.wake();
         }
     }
@@ -158,16 +164,44 @@ impl SharedState {
         !self.outbox.is_empty()
     }
 
-    /// Whether the next command is a Close.
-    pub fn next_is_close(&self) -> bool {
-        matches!(self.outbox.front(), Some(Command::Close(..)))
+    /// Moves every queued command to the end of the task's own queue (one lock for a
+    /// batch); they count as in flight until [`set_in_flight`](Self::set_in_flight) says
+    /// otherwise. Wakes senders waiting for room.
+    /// Returns the payload bytes moved.
+    pub fn take_commands(&mut self, pending: &mut VecDeque<Command>) -> usize {
+        if self.outbox.is_empty() {
+            return 0;
+        }
+        let bytes = std::mem::take(&mut self.outbox_bytes);
+        self.in_flight.0 += self.outbox.len();
+        self.in_flight.1 += bytes;
+        if pending.is_empty() {
+            // The queue's allocation moves to the task (the next send makes a new one).
+            *pending = std::mem::take(&mut self.outbox);
+        } else {
+            pending.append(&mut self.outbox);
+        }
+        self.wake_waiters();
+        bytes
     }
 
-    /// Takes the next command.
-    pub fn pop_command(&mut self) -> Option<Command> {
-        let command = self.outbox.pop_front()?;
-        self.outbox_bytes -= command.len();
-        Some(command)
+    /// Puts commands the task could not send back at the front of the queue (a connection
+    /// ended under them: a reconnecting client sends them on the next one).
+    pub fn return_commands(&mut self, pending: &mut VecDeque<Command>) {
+        self.outbox_bytes += pending.iter().map(Command::payload_len).sum::<usize>();
+        pending.append(&mut self.outbox);
+        std::mem::swap(pending, &mut self.outbox);
+        self.in_flight = (0, 0);
+    }
+
+    /// The task's own queue holds `commands` carrying `bytes` (wakes `flush` when both
+    /// reach zero with nothing else unwritten).
+    pub fn set_in_flight(&mut self, commands: usize, bytes: usize) {
+        let before = self.in_flight;
+        self.in_flight = (commands, bytes);
+        if before.0 > 0 && commands == 0 && self.engine_buffered == 0 {
+            self.wake_waiters();
+        }
     }
 
     /// Whether the application gave the client up (closed it or dropped every handle); marks
@@ -184,10 +218,46 @@ impl SharedState {
         self.handles
     }
 
-    /// Whether the task may take one more event from the engine: there is room, or nobody
-    /// listens (events are then dropped, and reading goes on).
+    /// How many more events the task may take from the engine: the room left, or no limit
+    /// when nobody listens (events are then dropped, and reading goes on).
+    pub fn event_room(&self) -> usize {
+        if self.receiver_alive {
+            self.events_limit.saturating_sub(self.events.len())
+        } else {
+            usize::MAX
+        }
+    }
+
+    /// Whether the task may take one more event from the engine.
     pub fn has_event_room(&self) -> bool {
-        !self.receiver_alive || self.events.len() < self.events_limit
+        self.event_room() > 0
+    }
+
+    /// Queues a batch of events for the receiver in order (one lock and one wakeup for the
+    /// batch), with [`push_event`](Self::push_event)'s rule for pings and pongs. The batch's
+    /// allocation becomes the queue when the queue is empty, and the receiver frees it once
+    /// it has taken everything: an idle connection holds no event buffers.
+    pub fn push_events(&mut self, batch: Vec<LiveEvent>) {
+        if batch.is_empty() || !self.receiver_alive {
+            return;
+        }
+        let fits = self.events.len() + batch.len() <= self.events_limit;
+        if self.events.is_empty() && fits {
+            self.events = VecDeque::from(batch);
+            if let Some(waker) = self.receiver.take() {
+                waker.wake();
+            }
+            return;
+        }
+        for event in batch {
+            let droppable = matches!(event, LiveEvent::Ping(_) | LiveEvent::Pong { .. });
+            if !(droppable && self.events.len() >= self.events_limit) {
+                self.events.push_back(event);
+            }
+        }
+        if let Some(waker) = self.receiver.take() {
+            waker.wake();
+        }
     }
 
     /// Queues `event` for the receiver. Pings and pongs are dropped instead of queued when
@@ -301,7 +371,7 @@ impl Handle {
     pub async fn flush(&self) -> Result<()> {
         poll_fn(|cx| {
             let mut inner = self.shared.lock();
-            if inner.outbox.is_empty() && inner.engine_buffered == 0 {
+            if inner.outbox.is_empty() && inner.in_flight.0 == 0 && inner.engine_buffered == 0 {
                 return Poll::Ready(Ok(()));
             }
             if inner.finished {
@@ -329,7 +399,7 @@ impl Handle {
             if !inner.close_requested {
                 inner.close_requested = true;
                 let command = Command::Close(code, reason.to_owned());
-                inner.outbox_bytes += command.len();
+                inner.outbox_bytes += command.payload_len();
                 // The Close may exceed the queue limit by one: it must follow what is queued.
                 inner.outbox.push_back(command);
                 inner.wake_task();
@@ -391,7 +461,7 @@ impl Handle {
     #[must_use]
     pub fn buffered_amount(&self) -> usize {
         let inner = self.shared.lock();
-        inner.outbox_bytes + inner.engine_buffered
+        inner.outbox_bytes + inner.in_flight.1 + inner.engine_buffered
     }
 
     /// What the latest opening handshake settled (subprotocol, the peer's headers, the
@@ -423,7 +493,7 @@ impl Handle {
                 return Poll::Pending;
             }
             if let Some(command) = command.take() {
-                inner.outbox_bytes += command.len();
+                inner.outbox_bytes += command.payload_len();
                 inner.outbox.push_back(command);
                 inner.wake_task();
             }
@@ -473,12 +543,17 @@ impl std::fmt::Debug for Handle {
 /// is fine: the task keeps reading, answering pings and closing, and drops what arrives.
 pub struct Events {
     shared: Arc<Shared>,
+    /// Events taken from the shared queue in one batch, handed out one by one.
+    taken: VecDeque<LiveEvent>,
 }
 
 impl Events {
     /// The receiver on `shared`.
     pub fn new(shared: Arc<Shared>) -> Self {
-        Self { shared }
+        Self {
+            shared,
+            taken: VecDeque::new(),
+        }
     }
 
     /// The next event; `None` once the connection is over for good and everything was
@@ -499,13 +574,23 @@ impl Events {
 
     /// [`recv`](Self::recv) as a poll function.
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<LiveEvent>> {
+        if let Some(event) = self.taken.pop_front() {
+            return Poll::Ready(Some(event));
+        }
+        // Everything taken was handed out: give the buffer back to the allocator, so an idle
+        // connection holds none.
+        self.taken = VecDeque::new();
         let mut inner = self.shared.lock();
-        if let Some(event) = inner.events.pop_front() {
-            if inner.events.len() + 1 == inner.events_limit {
-                // There was no room: the task may have stopped reading.
+        if !inner.events.is_empty() {
+            // The whole batch in one lock. There is room again: wake the task, which may
+            // have stopped reading for lack of it.
+            let was_full = inner.events.len() >= inner.events_limit;
+            self.taken = std::mem::take(&mut inner.events);
+            if was_full {
                 inner.wake_task();
             }
-            return Poll::Ready(Some(event));
+            drop(inner);
+            return Poll::Ready(self.taken.pop_front());
         }
         if inner.finished {
             return Poll::Ready(None);
