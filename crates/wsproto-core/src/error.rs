@@ -162,6 +162,9 @@ pub enum SendError {
     UnsendableCloseCode(CloseCode),
     /// A whole message or a new fragmented message while a fragmented send is unfinished.
     FragmentInProgress,
+    /// A text piece given to `send_fragment` that can never be UTF-8 with what came before,
+    /// or a last piece that ends inside a character; nothing of it was sent.
+    InvalidUtf8,
 }
 
 impl fmt::Display for SendError {
@@ -177,6 +180,9 @@ impl fmt::Display for SendError {
             Self::UnsendableCloseCode(code) => write!(f, "close code {code} may not be sent"),
             Self::FragmentInProgress => f.write_str(
                 "finish the fragmented message in progress (send a fragment with fin) first",
+            ),
+            Self::InvalidUtf8 => f.write_str(
+                "a text fragment must continue valid UTF-8 (and the last one end a character)",
             ),
         }
     }

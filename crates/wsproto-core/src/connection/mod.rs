@@ -25,6 +25,14 @@ use crate::time::{Instant, earliest};
 use crate::transmit::Transmit;
 use crate::utf8::Utf8Validator;
 
+/// The kind of a message the application is sending in pieces (`send_fragment`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Fragmenting {
+    Binary,
+    /// Text, with the UTF-8 state of the pieces so far.
+    Text(Utf8Validator),
+}
+
 /// Which end of the connection this engine is: clients mask what they send, servers require
 /// masked frames (RFC 6455 §5.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -104,8 +112,9 @@ pub struct Connection {
     incoming: Incoming,
     eof: bool,
     transmit: Transmit,
-    /// An outgoing fragmented message is unfinished.
-    sending_fragmented: bool,
+    /// An outgoing message the application sends in pieces, unfinished: its kind, and for
+    /// text the UTF-8 state across pieces.
+    sending_fragmented: Option<Fragmenting>,
     // Boxed: a closed connection is rare, an idle open one common; keep the struct small.
     close_sent: Option<Box<CloseFrame>>,
     close_received: Option<Box<CloseFrame>>,
@@ -225,7 +234,7 @@ impl Connection {
             incoming: Incoming::default(),
             eof: false,
             transmit: Transmit::default(),
-            sending_fragmented: false,
+            sending_fragmented: None,
             close_sent: None,
             close_received: None,
             closed: false,

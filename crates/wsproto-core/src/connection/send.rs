@@ -7,12 +7,13 @@
 
 use bytes::Bytes;
 
-use super::{Connection, PingRecord, payload_hash};
+use super::{Connection, Fragmenting, PingRecord, payload_hash};
 use crate::close::{CloseCode, CloseFrame, MAX_REASON_LEN};
 use crate::error::SendError;
 use crate::event::{Message, MessageKind};
 use crate::frame::{MAX_CONTROL_PAYLOAD, MAX_HEADER_LEN, OpCode, encode_header};
 use crate::transmit::ZERO_COPY_THRESHOLD;
+use crate::utf8::Utf8Validator;
 
 impl Connection {
     /// Queues a text message.
@@ -50,6 +51,12 @@ impl Connection {
     /// `sendTextMessage` with `isLastFrame`): the first piece fixes `kind`, later pieces are
     /// continuations whatever `kind` says, and the piece with `fin` ends the message. Control
     /// frames may be sent between pieces. Pieces are not compressed.
+    ///
+    /// Text is validated across the pieces before anything is queued: a piece may end inside
+    /// a character (the next one completes it), but bytes that can never be UTF-8, or a last
+    /// piece that leaves a character unfinished, are refused with
+    /// [`SendError::InvalidUtf8`] and nothing of that piece is sent (the message stays open
+    /// for a corrected piece).
     pub fn send_fragment(
         &mut self,
         kind: MessageKind,
@@ -58,13 +65,25 @@ impl Connection {
     ) -> Result<(), SendError> {
         self.check_data_allowed()?;
         self.check_room()?;
-        let opcode = if self.sending_fragmented {
-            OpCode::Continuation
-        } else {
-            opcode_of(kind)
+        let (opcode, state) = match self.sending_fragmented {
+            Some(state) => (OpCode::Continuation, state),
+            None if kind == MessageKind::Text => {
+                (opcode_of(kind), Fragmenting::Text(Utf8Validator::default()))
+            }
+            None => (opcode_of(kind), Fragmenting::Binary),
+        };
+        let state = match state {
+            Fragmenting::Text(mut utf8) => {
+                utf8.feed(data).map_err(|_| SendError::InvalidUtf8)?;
+                if fin {
+                    utf8.finish().map_err(|_| SendError::InvalidUtf8)?;
+                }
+                Fragmenting::Text(utf8)
+            }
+            binary => binary,
         };
         self.queue_data_frames(opcode, 0, data, None, fin);
-        self.sending_fragmented = !fin;
+        self.sending_fragmented = (!fin).then_some(state);
         Ok(())
     }
 
@@ -170,7 +189,7 @@ impl Connection {
         transform: bool,
     ) -> Result<(), SendError> {
         self.check_data_allowed()?;
-        if self.sending_fragmented {
+        if self.sending_fragmented.is_some() {
             return Err(SendError::FragmentInProgress);
         }
         self.check_room()?;

@@ -112,6 +112,43 @@ fn streaming_delivery_hands_out_pieces_that_concatenate_to_the_message() {
 }
 
 #[test]
+fn text_fragments_are_validated_across_pieces_before_anything_is_sent() {
+    for sender in ROLES {
+        let mut pair = Pair::new();
+        let conn = pair.side(sender);
+        let euro = "€".as_bytes(); // three bytes
+        // A piece may end inside a character; the next completes it.
+        conn.send_fragment(MessageKind::Text, &euro[..1], false)
+            .unwrap();
+        let queued = conn.buffered_amount();
+        // Bytes that cannot continue it are refused, and nothing of them is queued.
+        assert_eq!(
+            conn.send_fragment(MessageKind::Text, b"\xff", false),
+            Err(SendError::InvalidUtf8)
+        );
+        assert_eq!(conn.buffered_amount(), queued);
+        // A last piece that leaves the character unfinished is refused too.
+        assert_eq!(
+            conn.send_fragment(MessageKind::Text, &euro[1..2], true),
+            Err(SendError::InvalidUtf8)
+        );
+        assert_eq!(conn.buffered_amount(), queued);
+        // The message stays open for a corrected piece.
+        conn.send_fragment(MessageKind::Text, &euro[1..], true)
+            .unwrap();
+        // Binary pieces are never checked.
+        conn.send_fragment(MessageKind::Binary, b"\xff", true)
+            .unwrap();
+        pair.drive();
+        let got = pair.seen(other(sender)).take();
+        assert_eq!(
+            got,
+            vec![text("€"), Event::Message(Message::binary(vec![0xff]))]
+        );
+    }
+}
+
+#[test]
 fn caller_made_fragments_with_interleaved_pings() {
     for sender in ROLES {
         let mut pair = Pair::new();
