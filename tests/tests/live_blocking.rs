@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use wsproto_blocking::{
     ClientConfig, CloseCode, Closed, ClosedBy, Config, ConnectionLost, Error, Events, HttpResponse,
-    LiveConfig, LiveEvent, LiveState, Message, ReconnectPolicy, Server, ServerConfig,
-    ShutdownSignal, connect_live, connect_with,
+    LiveConfig, LiveEvent, LiveState, Message, ReconnectPolicy, Server, ServerConfig, connect_live,
+    connect_with,
 };
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -28,7 +28,6 @@ struct Seen {
 struct TestServer {
     addr: std::net::SocketAddr,
     stop: Arc<std::sync::atomic::AtomicBool>,
-    signal: ShutdownSignal,
     acceptor: Option<thread::JoinHandle<()>>,
     seen: mpsc::Receiver<Seen>,
     accepted: Arc<Mutex<usize>>,
@@ -39,17 +38,15 @@ impl TestServer {
         let server = Server::bind_with(addr, config).unwrap();
         let addr = server.local_addr();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let signal = ShutdownSignal::new();
         let (tx, seen) = mpsc::channel();
         let accepted = Arc::new(Mutex::new(0));
-        let (flag, count, watch_from) = (Arc::clone(&stop), Arc::clone(&accepted), signal.clone());
+        let (flag, count) = (Arc::clone(&stop), Arc::clone(&accepted));
         let acceptor = thread::spawn(move || {
             while !flag.load(std::sync::atomic::Ordering::SeqCst) {
                 let Ok(Some(mut ws)) = server.accept_timeout(Duration::from_millis(20)) else {
                     continue;
                 };
                 *count.lock().unwrap() += 1;
-                ws.attach_shutdown(watch_from.watch());
                 let tx = tx.clone();
                 thread::spawn(move || {
                     let mut messages = Vec::new();
@@ -64,12 +61,12 @@ impl TestServer {
                     let _ = tx.send(Seen { messages, ended });
                 });
             }
-            server.shutdown();
+            // Every connection it handed out closes with 1001 (graceful shutdown).
+            server.shutdown(Duration::from_secs(2));
         });
         Self {
             addr,
             stop,
-            signal,
             acceptor: Some(acceptor),
             seen,
             accepted,
@@ -86,7 +83,6 @@ impl TestServer {
         if let Some(acceptor) = self.acceptor.take() {
             acceptor.join().unwrap();
         }
-        self.signal.trigger();
         let (_, empty) = mpsc::channel();
         std::mem::replace(&mut self.seen, empty)
     }

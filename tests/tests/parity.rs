@@ -36,14 +36,14 @@ const ROWS: &[(&str, [&str; 4])] = &[
         "handshakes in tasks of their own (progress outside `accept`)",
         ["✓", "✓", "✓", "✓ (threads)"],
     ),
-    ("pause/resume accepting", ["✓", "✓", "✓", "—"]),
+    ("pause/resume accepting", ["✓", "✓", "✓", "✓"]),
     (
         "`ServerConfig::on_failed_handshake` (peer + reason), `response_header`",
         ["✓", "✓", "✓", "✓"],
     ),
     (
         "graceful shutdown (1001 to every connection)",
-        ["✓", "✓", "✓", "via `attach_shutdown`"],
+        ["✓", "✓", "✓", "✓"],
     ),
     (
         "`recv`, `next_event`, `send`, `feed`, `send_fragment`, `ping`, `flush`",
@@ -290,6 +290,9 @@ fn blocking_surface(
         Server::bind("127.0.0.1:0"),
     );
     let _accepted = server.accept();
+    server.pause_accepting();
+    server.resume_accepting();
+    let _ = server.is_accepting();
     wsproto_blocking::accept_stream(other, &ServerConfig::default());
     let _ = WebSocket::from_upgraded(
         stream,
@@ -331,4 +334,5 @@ fn blocking_surface(
     let _ = std::io::Write::write(&mut bytes, b"a");
     let _ = std::io::BufRead::fill_buf(&mut bytes);
     let _ = bytes.shutdown();
+    server.shutdown(Duration::from_secs(1));
 }

@@ -9,8 +9,10 @@
 //!
 //! Invariants: at most [`ServerConfig::get_max_pending_handshakes`] connections are held
 //! between the TCP accept and [`Server::accept`] (in their handshake or waiting to be taken);
-//! beyond that, new TCP connections wait in the kernel's backlog. Shutting down (or dropping)
-//! the server stops the acceptor without hanging and cuts off every handshake in progress.
+//! beyond that, new TCP connections wait in the kernel's backlog, as they do while accepting
+//! is paused. Dropping the server stops the acceptor without hanging and cuts off every
+//! handshake in progress; shutting it down also closes every connection it handed out with
+//! 1001 and waits for them, up to a grace period.
 
 use std::collections::HashMap;
 use std::io;
@@ -21,7 +23,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
-use wsproto_setup::{Error, Result, ServerConfig};
+use wsproto_setup::{Error, Result, ServerConfig, ShutdownSignal};
 
 use crate::TcpWebSocket;
 use crate::accept::accept_tcp;
@@ -61,12 +63,16 @@ pub struct Server {
     ready: Receiver<Ready>,
     shared: Arc<Shared>,
     acceptor: Option<JoinHandle<()>>,
+    /// Watched by every connection handed out: fires at graceful shutdown (1001).
+    connections: ShutdownSignal,
 }
 
 /// State shared by the server, its acceptor and the handshake threads.
 #[derive(Default)]
 struct Shared {
     stopped: AtomicBool,
+    /// Accepting is paused: the acceptor waits (on `slot_freed`) before its next accept.
+    paused: AtomicBool,
     failed: AtomicU64,
     pending: Mutex<Pending>,
     slot_freed: Condvar,
@@ -118,6 +124,7 @@ impl Server {
             ready,
             shared,
             acceptor: Some(acceptor),
+            connections: ShutdownSignal::new(),
         })
     }
 
@@ -144,25 +151,64 @@ impl Server {
     /// handshakes are counted ([`failed_handshakes`](Self::failed_handshakes)) and skipped;
     /// only a failure of the listener itself is returned.
     pub fn accept(&self) -> Result<TcpWebSocket> {
-        self.ready.recv().unwrap_or_else(|_| Err(stopped()))
+        self.ready
+            .recv()
+            .unwrap_or_else(|_| Err(stopped()))
+            .map(|ws| self.tie_to_shutdown(ws))
     }
 
     /// Like [`accept`](Self::accept), waiting at most `timeout`; `Ok(None)` if no handshake
     /// completed in that time.
     pub fn accept_timeout(&self, timeout: Duration) -> Result<Option<TcpWebSocket>> {
         match self.ready.recv_timeout(timeout) {
-            Ok(ready) => ready.map(Some),
+            Ok(ready) => ready.map(|ws| Some(self.tie_to_shutdown(ws))),
             Err(RecvTimeoutError::Timeout) => Ok(None),
             Err(RecvTimeoutError::Disconnected) => Err(stopped()),
         }
     }
 
-    /// Stops listening: the acceptor thread ends (this never waits on a client), handshakes
-    /// in progress are cut off, and connections that finished their handshake but were not
-    /// taken by [`accept`](Self::accept) are dropped. Connections already accepted are
-    /// unaffected. Dropping the server does the same.
-    pub fn shutdown(mut self) {
+    /// A connection handed out closes with 1001 at graceful shutdown (checked at least every
+    /// 100 ms while it receives, and by its live thread).
+    fn tie_to_shutdown(&self, mut ws: TcpWebSocket) -> TcpWebSocket {
+        ws.attach_shutdown(self.connections.watch());
+        ws
+    }
+
+    /// Stops taking new TCP connections (they wait in the kernel's backlog); handshakes
+    /// already under way still complete. A TCP accept already waiting when this is called
+    /// still takes its connection.
+    pub fn pause_accepting(&self) {
+        self.shared.paused.store(true, Ordering::SeqCst);
+    }
+
+    /// Takes new TCP connections again.
+    pub fn resume_accepting(&self) {
+        self.shared.paused.store(false, Ordering::SeqCst);
+        // Taken so the acceptor cannot miss the wakeup between its check and its wait.
+        let _pending = self.shared.lock();
+        self.shared.slot_freed.notify_all();
+    }
+
+    /// Whether new TCP connections are being taken.
+    #[must_use]
+    pub fn is_accepting(&self) -> bool {
+        !self.shared.paused.load(Ordering::SeqCst)
+    }
+
+    /// Graceful shutdown: stops listening (the acceptor ends, handshakes in progress are cut
+    /// off, connections not yet taken by [`accept`](Self::accept) are dropped), asks every
+    /// connection it handed out to close with 1001 (going away), and waits up to `grace` for
+    /// them to finish. Returns how many were still open at the deadline.
+    ///
+    /// Connections close as their owners keep receiving (or on their own with
+    /// [`spawn`](crate::WebSocket::spawn)). Dropping the server only stops listening.
+    pub fn shutdown(mut self, grace: Duration) -> usize {
         self.stop();
+        self.connections.trigger();
+        let deadline = std::time::Instant::now() + grace;
+        let drained = std::future::poll_fn(|cx| self.connections.poll_drained(cx));
+        let _ = crate::live::block_on_until(deadline, drained);
+        self.connections.live()
     }
 
     fn stop(&mut self) {
@@ -209,7 +255,7 @@ impl Shared {
     /// Waits until a pending slot is free; `false` once the server stops.
     fn wait_for_slot(&self, max: usize) -> bool {
         let mut pending = self.lock();
-        while pending.count >= max && !self.is_stopped() {
+        while (pending.count >= max || self.paused.load(Ordering::SeqCst)) && !self.is_stopped() {
             pending = self
                 .slot_freed
                 .wait(pending)
@@ -367,7 +413,11 @@ mod tests {
             thread::sleep(Duration::from_millis(5));
         }
         let started = Instant::now();
-        server.shutdown();
+        assert_eq!(
+            server.shutdown(Duration::from_secs(1)),
+            0,
+            "no connection was open"
+        );
         assert_eq!(silent.read(&mut [0; 8]).unwrap_or(0), 0, "cut off");
         assert!(started.elapsed() < Duration::from_secs(2));
         assert!(

@@ -338,7 +338,7 @@ fn pending_handshakes_are_bounded_and_later_clients_wait_in_the_backlog() {
             text("served after the slot freed")
         );
         assert_eq!(server.failed_handshakes(), 1);
-        server.shutdown();
+        drop(server);
     });
 }
 
@@ -370,5 +370,85 @@ fn send_uncompressed_makes_room_like_every_other_send() {
         while ws.next_event().is_some() {}
         let reply = client.join().unwrap();
         assert_eq!(reply, wsproto_blocking::Message::text("after the pong"));
+    });
+}
+
+#[test]
+fn paused_accepting_leaves_clients_in_the_backlog_until_resumed() {
+    bounded(|| {
+        let server = Server::bind("127.0.0.1:0").unwrap();
+        let url = server.url();
+        server.pause_accepting();
+        assert!(!server.is_accepting());
+        let client = |url: &str| {
+            let url = url.to_owned();
+            let (done, finished) = std::sync::mpsc::channel();
+            let handle = thread::spawn(move || {
+                let result = connect(&url).map(|_| ());
+                let _ = done.send(());
+                result
+            });
+            (handle, finished)
+        };
+        // If the acceptor was already waiting in a TCP accept, that accept still takes its
+        // connection (as documented); then the next client is the one left waiting.
+        let (mut waiting, mut finished) = client(&url);
+        if let Some(_taken) = server.accept_timeout(Duration::from_millis(500)).unwrap() {
+            join_within(waiting, LIMIT).unwrap();
+            (waiting, finished) = client(&url);
+        }
+        assert!(
+            finished.recv_timeout(Duration::from_millis(400)).is_err(),
+            "no handshake while paused"
+        );
+        assert!(
+            server
+                .accept_timeout(Duration::from_millis(10))
+                .unwrap()
+                .is_none(),
+            "nothing handed out while paused"
+        );
+        server.resume_accepting();
+        assert!(server.is_accepting());
+        let _served = server.accept().unwrap();
+        join_within(waiting, LIMIT).unwrap();
+    });
+}
+
+#[test]
+fn graceful_shutdown_closes_every_connection_with_1001() {
+    bounded(|| {
+        let server = Server::bind("127.0.0.1:0").unwrap();
+        let url = server.url();
+        let clients: Vec<_> = (0..3)
+            .map(|_| {
+                let url = url.clone();
+                thread::spawn(move || {
+                    let mut ws = connect(&url).unwrap();
+                    while let Some(Ok(_)) = ws.recv() {}
+                    ws.close_received()
+                        .map(|frame| (frame.code(), frame.reason().to_owned()))
+                })
+            })
+            .collect();
+        let mut owners = Vec::new();
+        for _ in 0..3 {
+            let mut ws = server.accept().unwrap();
+            // Each owner keeps receiving, which is where the 1001 close runs.
+            owners.push(thread::spawn(move || while let Some(Ok(_)) = ws.recv() {}));
+        }
+        assert_eq!(
+            server.shutdown(Duration::from_secs(5)),
+            0,
+            "all closed in time"
+        );
+        for client in clients {
+            let (code, reason) = join_within(client, LIMIT).expect("a Close from the server");
+            assert_eq!(code, CloseCode::GOING_AWAY);
+            assert_eq!(reason, wsproto_core::SHUTDOWN_REASON);
+        }
+        for owner in owners {
+            join_within(owner, LIMIT);
+        }
     });
 }

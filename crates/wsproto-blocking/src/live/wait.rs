@@ -42,7 +42,7 @@ pub(super) fn block_on<F: Future>(future: F) -> F::Output {
 }
 
 /// Like [`block_on`], giving up at `deadline` (`None` then).
-pub(super) fn block_on_until<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
+pub(crate) fn block_on_until<F: Future>(deadline: Instant, future: F) -> Option<F::Output> {
     let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);

@@ -179,16 +179,13 @@ fn serve_blocking(
     let server = wsproto_blocking::Server::bind_with(args.bind.as_str(), config)
         .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
     announce(&server.url());
-    let shutdown = wsproto_async::ShutdownSignal::new();
     let hub = Hub::default();
     let mut workers = Vec::new();
     while !stop.flag.load(Ordering::SeqCst) {
         match server.accept_timeout(Duration::from_millis(100)) {
-            Ok(Some(mut ws)) => {
-                let watch = shutdown.watch();
+            Ok(Some(ws)) => {
                 let (mode, hub, log) = (args.mode, hub.clone(), log.clone());
                 workers.push(std::thread::spawn(move || {
-                    ws.attach_shutdown(watch);
                     serve_blocking_connection(ws, mode, &hub, &log);
                 }));
                 workers.retain(|w| !w.is_finished());
@@ -198,11 +195,9 @@ fn serve_blocking(
         }
     }
     eprintln!("shutting down: closing connections with 1001");
-    server.shutdown();
-    shutdown.trigger();
-    let deadline = std::time::Instant::now() + GRACE;
-    while shutdown.live() > 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
+    let left = server.shutdown(GRACE);
+    if left > 0 {
+        eprintln!("{left} connection(s) did not finish closing in {GRACE:?}");
     }
     Ok(())
 }
