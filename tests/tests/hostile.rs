@@ -64,6 +64,7 @@ macro_rules! per_server {
 
 per_server! {
     slowloris: 15,
+    handshake_flood: 30,
     header_floods: 10,
     length_bombs: 10,
     fragment_flood: 10,
@@ -236,8 +237,9 @@ fn slowloris(kind: ServerKind) {
         good < Duration::from_secs(2),
         "well-behaved client took {good:?}"
     );
-    // Those taken into a handshake at once go at the timeout; the ones beyond the
-    // pending-handshake cap wait in the backlog for a slot, then get their own timeout.
+    // Each goes at its timeout, or sooner when a newer connection at the pending-handshake
+    // cap evicts it (the oldest running handshake makes room); none lives past twice the
+    // timeout.
     let slack = Duration::from_millis(500);
     for (i, lived) in lived.iter().enumerate() {
         let limit = if i < pending { timeout } else { 2 * timeout } + slack;
@@ -247,6 +249,84 @@ fn slowloris(kind: ServerKind) {
         );
     }
     assert_eq!(server.stats().listener_errors(), 0);
+}
+
+/// Far more silent and trickling clients than the pending-handshake cap, all held open for
+/// the whole test under a handshake timeout far longer than it: honest clients still get
+/// their handshake (and an echo) within 1 s each, because every new connection at the cap
+/// evicts the oldest handshake still running; memory stays bounded.
+fn handshake_flood(kind: ServerKind) {
+    const CAP: usize = 64;
+    const SILENT: usize = 600;
+    const TRICKLING: usize = 40;
+    let config = ServerConfig::default()
+        .max_pending_handshakes(CAP)
+        .handshake_timeout(Duration::from_secs(60));
+    let server = serve(kind, config, Mode::Echo);
+    let addr = server.addr();
+    let before = rss();
+    reset_peak_rss();
+    let started = Instant::now();
+    let mut hostile = Vec::new();
+    for i in 0..SILENT + TRICKLING {
+        hostile.push(TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {i}: {e}")));
+        if i % 50 == 49 {
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+    let connected = started.elapsed();
+    // The tricklers send one byte of a valid request every 100 ms (it would take them
+    // seconds to finish one).
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<TcpStream> = hostile[SILENT..]
+        .iter()
+        .map(|s| s.try_clone().unwrap())
+        .collect();
+    let trickler = {
+        let stop = Arc::clone(&stop);
+        let request = upgrade_request(addr, "").into_bytes();
+        thread::spawn(move || {
+            let mut writers = writers;
+            for byte in request.iter().cycle() {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                for w in &mut writers {
+                    let _ = w.write(std::slice::from_ref(byte));
+                }
+                thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let mut honest = Vec::new();
+    for i in 0..5 {
+        let at = Instant::now();
+        echoes(&server, &format!("honest client {i} during the flood"));
+        honest.push(at.elapsed());
+        // More hostile connections arrive between honest ones.
+        for _ in 0..20 {
+            hostile.push(TcpStream::connect(addr).unwrap());
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    trickler.join().unwrap();
+    let evicted = server.stats().failed_handshakes();
+    eprintln!(
+        "handshake flood {kind:?}: {} hostile (cap {CAP}, timeout 60 s) connected in \
+         {connected:.2?}; honest handshake + echo took {honest:.2?}; failed handshakes \
+         (evicted) {evicted}; RSS {} -> peak {}",
+        hostile.len(),
+        mib(before),
+        mib(peak_rss()),
+    );
+    for took in &honest {
+        assert!(*took < Duration::from_secs(1), "honest clients: {honest:?}");
+    }
+    assert!(
+        peak_rss().saturating_sub(before) < MEMORY_SLACK,
+        "bounded memory"
+    );
+    drop(hostile);
 }
 
 // ----- 2. header floods -----------------------------------------------------------------------

@@ -1,8 +1,9 @@
 //! [`Inbox`]: where a server's handshake tasks, running on their own, leave their outcome for
 //! [`Server::accept`](crate::Server::accept) to pick up.
 
-use std::collections::VecDeque;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use wsproto_setup::Result;
@@ -26,6 +27,44 @@ struct State<T: Transport> {
     waiter: Option<Waker>,
     /// No one will pick outcomes up any more: drop them on arrival.
     closed: bool,
+    /// Handshakes still running, oldest first (ids increase), with their eviction flags.
+    running: BTreeMap<u64, Arc<Eviction>>,
+    next_id: u64,
+}
+
+/// Tells one running handshake to give up: the pending-handshake cap was reached and it was
+/// the oldest (see [`Inbox::evict_oldest`]).
+#[derive(Default)]
+pub(crate) struct Eviction {
+    evicted: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Eviction {
+    /// Ready once evicted; registers `cx` otherwise.
+    pub(crate) fn poll_evicted(&self, cx: &mut Context<'_>) -> Poll<()> {
+        if self.evicted.load(Ordering::SeqCst) {
+            return Poll::Ready(());
+        }
+        *self.waker.lock().unwrap_or_else(PoisonError::into_inner) = Some(cx.waker().clone());
+        if self.evicted.load(Ordering::SeqCst) {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    fn evict(&self) {
+        self.evicted.store(true, Ordering::SeqCst);
+        let waker = self
+            .waker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
 }
 
 impl<T: Transport> Inbox<T> {
@@ -36,6 +75,8 @@ impl<T: Transport> Inbox<T> {
                 outstanding: 0,
                 waiter: None,
                 closed: false,
+                running: BTreeMap::new(),
+                next_id: 0,
             }),
         }
     }
@@ -49,15 +90,42 @@ impl<T: Transport> Inbox<T> {
         self.lock().outstanding
     }
 
-    /// Counts one more handshake in progress.
-    pub(crate) fn start(&self) {
-        self.lock().outstanding += 1;
+    /// Handshakes still running (not done, not evicted).
+    pub(crate) fn running(&self) -> usize {
+        self.lock().running.len()
+    }
+
+    /// Counts one more handshake in progress; returns its id and its eviction flag.
+    pub(crate) fn start(&self) -> (u64, Arc<Eviction>) {
+        let mut state = self.lock();
+        state.outstanding += 1;
+        let id = state.next_id;
+        state.next_id += 1;
+        let eviction = Arc::new(Eviction::default());
+        state.running.insert(id, Arc::clone(&eviction));
+        (id, eviction)
+    }
+
+    /// The pending-handshake cap is reached and a new connection arrived: tells the oldest
+    /// running handshake to give up (the slowest by construction: a client that sends its
+    /// request finishes in a round trip, so the oldest are the silent and the trickling
+    /// ones). Returns whether there was one.
+    pub(crate) fn evict_oldest(&self) -> bool {
+        let oldest = self.lock().running.pop_first();
+        match oldest {
+            Some((_, eviction)) => {
+                eviction.evict();
+                true
+            }
+            None => false,
+        }
     }
 
     /// A handshake task's outcome; `None` when it was abandoned.
-    pub(crate) fn finish(&self, outcome: Option<Result<WebSocket<T>>>) {
+    pub(crate) fn finish(&self, id: u64, outcome: Option<Result<WebSocket<T>>>) {
         let (waiter, unwanted) = {
             let mut state = self.lock();
+            state.running.remove(&id);
             let unwanted = match outcome {
                 Some(outcome) if !state.closed => {
                     state.done.push_back(outcome);

@@ -5,8 +5,10 @@
 //! client never delays the others and handshakes progress whether or not the application is
 //! inside [`Server::accept`] at the moment. Each must finish within the handshake timeout (10 s
 //! by default, as Qt's `QWebSocketServer`) or its socket is dropped, and at most
-//! `max_pending_handshakes` are outstanding at once (further TCP connections wait in the
-//! kernel's backlog). Each failed handshake is counted and handed to the configured
+//! `max_pending_handshakes` are outstanding at once: at the cap a new connection evicts the
+//! oldest handshake still running (a silent or trickling client, by construction), so a
+//! flood of those cannot make honest clients wait; only finished handshakes the application
+//! has not taken make further TCP connections wait in the kernel's backlog. Each failed handshake is counted and handed to the configured
 //! [`ServerConfig::on_failed_handshake`] hook with the client's address.
 
 use std::future::poll_fn;
@@ -134,8 +136,12 @@ impl<R: Runtime> Server<R> {
     /// listener itself is returned. Cancel-safe.
     pub async fn accept(&mut self) -> Result<WebSocket<MaybeTls<R::Tcp>>> {
         loop {
+            // At the pending-handshake cap a new connection is still taken while some
+            // handshake is running: the oldest running one makes room (`start_handshake`).
+            // Only finished handshakes the application has not taken stop accepting.
             let can_accept = self.is_accepting()
-                && self.inbox.outstanding() < self.config.get_max_pending_handshakes();
+                && (self.inbox.outstanding() < self.config.get_max_pending_handshakes()
+                    || self.inbox.running() > 0);
             let step = {
                 let listener = &self.listener;
                 let mut accepting = pin!(async move {
@@ -179,12 +185,18 @@ impl<R: Runtime> Server<R> {
         let watch = self.shutdown.watch();
         let mut abandoned = self.abandon.watch();
         let peer = stream.peer_addr().ok();
-        inbox.start();
+        if self.inbox.outstanding() >= self.config.get_max_pending_handshakes() {
+            self.inbox.evict_oldest();
+        }
+        let (id, eviction) = inbox.start();
         R::spawn(async move {
             let mut handshake = pin!(accept_tcp(stream, &config));
             let outcome = poll_fn(|cx| {
                 if abandoned.poll_triggered(cx).is_ready() {
                     return Poll::Ready(None);
+                }
+                if eviction.poll_evicted(cx).is_ready() {
+                    return Poll::Ready(Some(Err(Error::evicted_handshake())));
                 }
                 handshake.as_mut().poll(cx).map(Some)
             })
@@ -192,12 +204,15 @@ impl<R: Runtime> Server<R> {
             if let Some(Err(error)) = &outcome {
                 config.report_failed_handshake(peer, error);
             }
-            inbox.finish(outcome.map(|result| {
-                result.map(|mut ws| {
-                    ws.attach_shutdown(watch);
-                    ws
-                })
-            }));
+            inbox.finish(
+                id,
+                outcome.map(|result| {
+                    result.map(|mut ws| {
+                        ws.attach_shutdown(watch);
+                        ws
+                    })
+                }),
+            );
         });
     }
 

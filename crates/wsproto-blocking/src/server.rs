@@ -14,7 +14,7 @@
 //! handshake in progress; shutting it down also closes every connection it handed out with
 //! 1001 and waits for them, up to a grace period.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashSet};
 use std::io;
 use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -83,8 +83,11 @@ struct Shared {
 struct Pending {
     count: usize,
     next_id: u64,
-    /// Clones of the sockets still in their handshake, to cut them off at shutdown.
-    streams: HashMap<u64, TcpStream>,
+    /// Clones of the sockets still in their handshake, to cut them off at shutdown or to
+    /// evict the oldest (ids increase with age).
+    streams: BTreeMap<u64, TcpStream>,
+    /// Handshakes cut off by eviction, so their threads report why.
+    evicted: HashSet<u64>,
 }
 
 impl Server {
@@ -252,10 +255,15 @@ impl Shared {
         self.stopped.load(Ordering::SeqCst)
     }
 
-    /// Waits until a pending slot is free; `false` once the server stops.
+    /// Waits until a new connection may be taken: a pending slot is free, or some handshake
+    /// is still running (the oldest makes room, [`evict_oldest`](Self::evict_oldest)), and
+    /// accepting is not paused; `false` once the server stops.
     fn wait_for_slot(&self, max: usize) -> bool {
         let mut pending = self.lock();
-        while (pending.count >= max || self.paused.load(Ordering::SeqCst)) && !self.is_stopped() {
+        while ((pending.count >= max && pending.streams.is_empty())
+            || self.paused.load(Ordering::SeqCst))
+            && !self.is_stopped()
+        {
             pending = self
                 .slot_freed
                 .wait(pending)
@@ -276,9 +284,26 @@ impl Shared {
         id
     }
 
-    /// The connection left its handshake: shutdown must no longer touch its socket.
-    fn forget(&self, id: u64) {
-        self.lock().streams.remove(&id);
+    /// At the cap with a new connection in hand: cuts off the oldest handshake still
+    /// running (the slowest by construction: a client that sends its request finishes in a
+    /// round trip, so the oldest are the silent and the trickling ones).
+    fn evict_oldest(&self, max: usize) {
+        let mut pending = self.lock();
+        if pending.count < max {
+            return;
+        }
+        if let Some((id, stream)) = pending.streams.pop_first() {
+            let _ = stream.shutdown(Shutdown::Both);
+            pending.evicted.insert(id);
+        }
+    }
+
+    /// The connection left its handshake: shutdown must no longer touch its socket. Returns
+    /// whether it was evicted.
+    fn forget(&self, id: u64) -> bool {
+        let mut pending = self.lock();
+        pending.streams.remove(&id);
+        pending.evicted.remove(&id)
     }
 
     /// The connection was handed over or dropped: its slot is free.
@@ -324,6 +349,7 @@ fn run_acceptor(
         if shared.is_stopped() {
             return;
         }
+        shared.evict_oldest(max);
         let id = shared.register(&stream);
         let (config, task_shared, ready) = (Arc::clone(config), Arc::clone(shared), ready.clone());
         let spawned = thread::Builder::new()
@@ -332,7 +358,10 @@ fn run_acceptor(
                 // Small messages should not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
                 let result = accept_tcp(stream, &config);
-                task_shared.forget(id);
+                let result = match (task_shared.forget(id), result) {
+                    (true, Err(_)) => Err(Error::evicted_handshake()),
+                    (_, result) => result,
+                };
                 match result {
                     // If the server is gone, the connection is dropped here.
                     Ok(ws) => drop(ready.send(Ok(ws))),

@@ -310,35 +310,59 @@ fn from_upgraded_speaks_websocket_on_a_socket_upgraded_elsewhere() {
 }
 
 #[test]
-fn pending_handshakes_are_bounded_and_later_clients_wait_in_the_backlog() {
+fn at_the_pending_cap_a_new_client_evicts_the_oldest_running_handshake() {
     bounded(|| {
         let config = ServerConfig::default()
-            .handshake_timeout(Duration::from_millis(300))
+            .handshake_timeout(Duration::from_secs(30))
             .max_pending_handshakes(1);
         let server = Server::bind_with("127.0.0.1:0", config).unwrap();
         let addr = server.local_addr();
-        let started = std::time::Instant::now();
-        // A silent client takes the only slot until its handshake times out.
+        // A silent client takes the only slot; its handshake would last 30 s.
         let mut silent = TcpStream::connect(addr).unwrap();
         silent.set_read_timeout(Some(LIMIT)).unwrap();
         thread::sleep(Duration::from_millis(50));
-        let good = thread::spawn(move || {
-            let mut ws = connect(&format!("ws://{addr}/")).unwrap();
-            ws.send_text("served after the slot freed").unwrap();
-            ws.recv().unwrap().unwrap()
-        });
+        let started = std::time::Instant::now();
+        let client = move |text: &'static str| {
+            thread::spawn(move || {
+                let mut ws = connect(&format!("ws://{addr}/")).unwrap();
+                ws.send_text(text).unwrap();
+                ws.recv().unwrap().unwrap()
+            })
+        };
+        let good = client("served at once");
         let mut ws = server.accept().unwrap();
-        let waited = started.elapsed();
-        assert!(waited >= Duration::from_millis(250), "{waited:?}");
-        assert_eq!(silent.read(&mut [0; 8]).unwrap_or(0), 0);
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "no wait for the timeout"
+        );
+        assert_eq!(
+            silent.read(&mut [0; 8]).unwrap_or(0),
+            0,
+            "the silent one was cut off"
+        );
+        eventually(LIMIT, || server.failed_handshakes() == 1);
         let message = ws.recv().unwrap().unwrap();
         ws.send(message).unwrap();
-        assert_eq!(
-            join_within(good, LIMIT),
-            text("served after the slot freed")
+        assert_eq!(join_within(good, LIMIT), text("served at once"));
+
+        // A finished handshake the application has not taken is never evicted: the next
+        // client waits in the backlog until it is taken.
+        let second = client("second");
+        thread::sleep(Duration::from_millis(200));
+        let third = client("third");
+        thread::sleep(Duration::from_millis(300));
+        assert!(
+            !third.is_finished(),
+            "waits while the cap holds a finished handshake"
         );
+        for _ in 0..2 {
+            let mut ws = server.accept().unwrap();
+            let message = ws.recv().unwrap().unwrap();
+            ws.send(message).unwrap();
+        }
+        assert_eq!(join_within(second, LIMIT), text("second"));
+        assert_eq!(join_within(third, LIMIT), text("third"));
         assert_eq!(server.failed_handshakes(), 1);
-        drop(server);
     });
 }
 

@@ -69,6 +69,18 @@ impl Error {
         }
     }
 
+    /// The error a server reports for a handshake it cut off because its pending-handshake
+    /// cap was reached and this one was the oldest still running
+    /// ([`ServerConfig::max_pending_handshakes`](crate::ServerConfig::max_pending_handshakes)):
+    /// an I/O error of kind `ConnectionAborted`.
+    #[must_use]
+    pub fn evicted_handshake() -> Self {
+        Self::Io(io::Error::new(
+            io::ErrorKind::ConnectionAborted,
+            "handshake evicted: the pending-handshake cap was reached and it was the oldest",
+        ))
+    }
+
     /// Whether this is an opening (proxy tunnel or handshake) that did not finish in time.
     #[must_use]
     pub fn is_timeout(&self) -> bool {

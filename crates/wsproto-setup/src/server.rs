@@ -147,7 +147,17 @@ impl ServerConfig {
         self
     }
 
-    /// Most handshakes in progress at once (Qt's `maxPendingConnections`). Default 1024.
+    /// Most handshakes in progress at once (Qt's `maxPendingConnections`), which bounds the
+    /// memory that clients who never finish their handshake can hold. Default 1024.
+    ///
+    /// When the cap is reached and another client connects, the server still takes it and
+    /// cuts off the *oldest* handshake still running (reported to
+    /// [`on_failed_handshake`](Self::on_failed_handshake) as [`Error::evicted_handshake`]).
+    /// A client that sends its request finishes in about a round trip, so the oldest are
+    /// the silent and the trickling ones: a flood of those can no longer make honest clients
+    /// wait for their timeouts. Handshakes that finished but were not yet taken by the
+    /// application's `accept` are never evicted; while they alone fill the cap, new
+    /// connections wait in the kernel's backlog.
     #[must_use]
     pub fn max_pending_handshakes(mut self, count: usize) -> Self {
         self.max_pending = count.max(1);
