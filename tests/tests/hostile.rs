@@ -157,27 +157,7 @@ fn slowloris(kind: ServerKind) {
     let connected = started.elapsed();
 
     // The tricklers send one byte of a valid request every 200 ms.
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<TcpStream> = hostile[SILENT..]
-        .iter()
-        .map(|s| s.try_clone().unwrap())
-        .collect();
-    let trickler = {
-        let stop = Arc::clone(&stop);
-        let request = upgrade_request(addr, "").into_bytes();
-        thread::spawn(move || {
-            let mut writers = writers;
-            for byte in request.iter().cycle() {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                for w in &mut writers {
-                    let _ = w.write(std::slice::from_ref(byte));
-                }
-                thread::sleep(Duration::from_millis(200));
-            }
-        })
-    };
+    let tricklers = Trickle::start(&hostile[SILENT..], addr, Duration::from_millis(200));
 
     // A well-behaved client gets through meanwhile.
     let good_started = Instant::now();
@@ -205,8 +185,7 @@ fn slowloris(kind: ServerKind) {
         }
         thread::sleep(Duration::from_millis(20));
     }
-    stop.store(true, Ordering::SeqCst);
-    trickler.join().unwrap();
+    tricklers.stop();
 
     // How long each hostile socket lived, from its connect to the server dropping it.
     let lived: Vec<Option<Duration>> = dropped_at
@@ -277,27 +256,7 @@ fn handshake_flood(kind: ServerKind) {
     let connected = started.elapsed();
     // The tricklers send one byte of a valid request every 100 ms (it would take them
     // seconds to finish one).
-    let stop = Arc::new(AtomicBool::new(false));
-    let writers: Vec<TcpStream> = hostile[SILENT..]
-        .iter()
-        .map(|s| s.try_clone().unwrap())
-        .collect();
-    let trickler = {
-        let stop = Arc::clone(&stop);
-        let request = upgrade_request(addr, "").into_bytes();
-        thread::spawn(move || {
-            let mut writers = writers;
-            for byte in request.iter().cycle() {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                for w in &mut writers {
-                    let _ = w.write(std::slice::from_ref(byte));
-                }
-                thread::sleep(Duration::from_millis(100));
-            }
-        })
-    };
+    let tricklers = Trickle::start(&hostile[SILENT..], addr, Duration::from_millis(100));
     let mut honest = Vec::new();
     for i in 0..5 {
         let at = Instant::now();
@@ -308,8 +267,7 @@ fn handshake_flood(kind: ServerKind) {
             hostile.push(TcpStream::connect(addr).unwrap());
         }
     }
-    stop.store(true, Ordering::SeqCst);
-    trickler.join().unwrap();
+    tricklers.stop();
     let evicted = server.stats().failed_handshakes();
     eprintln!(
         "handshake flood {kind:?}: {} hostile (cap {CAP}, timeout 60 s) connected in \
@@ -327,6 +285,38 @@ fn handshake_flood(kind: ServerKind) {
         "bounded memory"
     );
     drop(hostile);
+}
+
+/// Clients that send a valid request one byte at a time, forever (cycling), on a thread.
+struct Trickle {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<()>,
+}
+
+impl Trickle {
+    fn start(sockets: &[TcpStream], addr: std::net::SocketAddr, every: Duration) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut writers: Vec<TcpStream> = sockets.iter().map(|s| s.try_clone().unwrap()).collect();
+        let request = upgrade_request(addr, "").into_bytes();
+        let flag = Arc::clone(&stop);
+        let thread = thread::spawn(move || {
+            for byte in request.iter().cycle() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                for w in &mut writers {
+                    let _ = w.write(std::slice::from_ref(byte));
+                }
+                thread::sleep(every);
+            }
+        });
+        Self { stop, thread }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.join().unwrap();
+    }
 }
 
 // ----- 2. header floods -----------------------------------------------------------------------
