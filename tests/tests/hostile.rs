@@ -66,6 +66,7 @@ per_server! {
     slowloris: 15,
     handshake_flood: 30,
     header_floods: 10,
+    early_data_flood: 20,
     length_bombs: 10,
     fragment_flood: 10,
     tiny_message_flood: 20,
@@ -401,6 +402,62 @@ fn header_floods(kind: ServerKind) {
             >= cases.len() as u64),
         "every refusal is counted as a failed handshake"
     );
+}
+
+/// A valid request head followed at once by 100 MiB, without waiting for the answer (the
+/// head and the first 256 KiB in one write): the server keeps at most `max_header_bytes`
+/// beyond the head and refuses (400), or, had the head come alone, fails the connection it
+/// just opened on the garbage; either way it drains or drops the rest, never buffers it.
+fn early_data_flood(kind: ServerKind) {
+    const FLOOD: usize = 100 * MIB;
+    let server = serve(kind, ServerConfig::default(), Mode::Echo);
+    warm_up(&server);
+    let before = rss();
+    reset_peak_rss();
+    let mut client = RawClient::connect(server.addr()).unwrap();
+    let mut writer = client.stream().try_clone().unwrap();
+    let head = upgrade_request(server.addr(), "").into_bytes();
+    let flood = thread::spawn(move || {
+        let mut first = head;
+        first.extend_from_slice(&[b'x'; 256 * 1024]);
+        let mut written = 0;
+        match writer.write(&first) {
+            Ok(n) => written += n,
+            Err(_) => return written,
+        }
+        let chunk = vec![b'x'; 64 * 1024];
+        while written < FLOOD {
+            match writer.write(&chunk) {
+                Ok(n) => written += n,
+                Err(_) => break,
+            }
+        }
+        let _ = writer.shutdown(Shutdown::Write);
+        written
+    });
+    let status = client
+        .read_head()
+        .unwrap_or_else(|e| format!("no response: {e}"));
+    let ended = client.ends_within(Duration::from_secs(10));
+    let written = flood.join().unwrap();
+    eprintln!(
+        "early data flood {kind:?}: answered {:?}; the client wrote {} MiB before the \
+         connection ended; closed: {ended}; RSS {} -> peak {}",
+        status.lines().next().unwrap_or_default(),
+        written / MIB,
+        mib(before),
+        mib(peak_rss()),
+    );
+    assert!(ended, "the server closes the connection");
+    assert!(
+        status.starts_with("HTTP/1.1 400 ") || status.starts_with("HTTP/1.1 101 "),
+        "{status:?}"
+    );
+    assert!(
+        peak_rss().saturating_sub(before) < MEMORY_SLACK,
+        "bounded memory"
+    );
+    echoes(&server, "a client after the flood");
 }
 
 // ----- 3. length bombs -------------------------------------------------------------------------
