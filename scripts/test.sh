@@ -44,8 +44,20 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 echo "interop peers ready in $((SECONDS - peers_start)) s"
-cargo build -p wsproto-cli
-export WSPROTO_BIN=$PWD/target/debug/wsproto
+# The binary's path as cargo reports it, wherever CARGO_TARGET_DIR (or a config) puts it.
+WSPROTO_BIN=$(cargo build -p wsproto-cli --bin wsproto --message-format=json-render-diagnostics \
+  | python3 -c '
+import json, sys
+for line in sys.stdin:
+    message = json.loads(line)
+    if message.get("reason") == "compiler-artifact" and message.get("executable"):
+        print(message["executable"])
+' | tail -n 1)
+if [ ! -x "$WSPROTO_BIN" ]; then
+  echo "error: cargo did not report the wsproto binary it built" >&2
+  exit 1
+fi
+export WSPROTO_BIN
 export WSPROTO_PYTHON=$PWD/.venv/bin/python
 export WSPROTO_NODE_DIR=$PWD/tests/peers/node
 WSPROTO_CHROMIUM=$(command -v chromium)
