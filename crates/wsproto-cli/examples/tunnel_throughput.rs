@@ -7,7 +7,7 @@
 //! cargo run --release -p wsproto-cli --example tunnel_throughput -- [--runtime R] [--mib N]
 //! ```
 //!
-//! Not a test: numbers go to stdout, for the README's performance section.
+//! Not a test: numbers go to stdout, for the performance section of `bench/README.md`.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
