@@ -75,6 +75,52 @@ impl From<alloc::string::String> for Utf8Bytes {
     }
 }
 
+impl core::ops::Deref for Utf8Bytes {
+    type Target = str;
+
+    /// The text, so string methods work directly (`text.len()`, `text.starts_with(..)`).
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Utf8Bytes {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<[u8]> for Utf8Bytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl PartialEq<str> for Utf8Bytes {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Utf8Bytes {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<alloc::string::String> for Utf8Bytes {
+    fn eq(&self, other: &alloc::string::String) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl From<Utf8Bytes> for alloc::string::String {
+    /// The text as a `String` (one copy of the bytes).
+    fn from(text: Utf8Bytes) -> Self {
+        Self::from(text.as_str())
+    }
+}
+
 impl fmt::Debug for Utf8Bytes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self.as_str(), f)
@@ -140,6 +186,75 @@ impl Message {
             Self::Binary(bytes) => bytes,
         }
     }
+
+    /// Whether this is a text message.
+    #[must_use]
+    pub fn is_text(&self) -> bool {
+        matches!(self, Self::Text(_))
+    }
+
+    /// Whether this is a binary message.
+    #[must_use]
+    pub fn is_binary(&self) -> bool {
+        matches!(self, Self::Binary(_))
+    }
+
+    /// The text of a text message; `None` for a binary one.
+    ///
+    /// ```
+    /// # use wsproto_core::Message;
+    /// let message = Message::from("hello");
+    /// assert_eq!(message.as_text(), Some("hello"));
+    /// assert_eq!(Message::from(vec![1, 2]).as_text(), None);
+    /// ```
+    #[must_use]
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(text) => Some(text.as_str()),
+            Self::Binary(_) => None,
+        }
+    }
+}
+
+impl From<&str> for Message {
+    /// A text message (the text is copied).
+    fn from(text: &str) -> Self {
+        Self::Text(Utf8Bytes::from(text))
+    }
+}
+
+impl From<alloc::string::String> for Message {
+    /// A text message (no copy).
+    fn from(text: alloc::string::String) -> Self {
+        Self::Text(Utf8Bytes::from(text))
+    }
+}
+
+impl From<Utf8Bytes> for Message {
+    fn from(text: Utf8Bytes) -> Self {
+        Self::Text(text)
+    }
+}
+
+impl From<Bytes> for Message {
+    /// A binary message.
+    fn from(data: Bytes) -> Self {
+        Self::Binary(data)
+    }
+}
+
+impl From<alloc::vec::Vec<u8>> for Message {
+    /// A binary message (no copy).
+    fn from(data: alloc::vec::Vec<u8>) -> Self {
+        Self::Binary(Bytes::from(data))
+    }
+}
+
+impl From<&[u8]> for Message {
+    /// A binary message (the bytes are copied).
+    fn from(data: &[u8]) -> Self {
+        Self::Binary(Bytes::copy_from_slice(data))
+    }
 }
 
 /// Something the peer did, reported by `poll_event`.
@@ -173,4 +288,36 @@ pub enum Event {
     /// The peer sent a Close frame. If we had not closed yet, our echo is already queued and
     /// the connection is now closed once the transmit queue is drained.
     Close(CloseFrame),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::String;
+    use alloc::vec;
+
+    #[test]
+    fn text_reads_like_a_str_and_messages_convert_from_the_usual_types() {
+        let text = Utf8Bytes::from("héllo");
+        assert_eq!(text, "héllo");
+        assert_eq!(text, *"héllo");
+        assert_eq!(text, String::from("héllo"));
+        assert!(text.starts_with("hé"), "str methods through Deref");
+        assert_eq!(AsRef::<[u8]>::as_ref(&text), "héllo".as_bytes());
+        assert_eq!(String::from(text.clone()), "héllo");
+
+        assert_eq!(Message::from("hi"), Message::text("hi"));
+        assert_eq!(Message::from(String::from("hi")), Message::text("hi"));
+        assert_eq!(Message::from(text.clone()), Message::Text(text));
+        assert_eq!(Message::from(vec![1u8, 2]), Message::binary(vec![1u8, 2]));
+        assert_eq!(Message::from(&[1u8, 2][..]), Message::binary(vec![1u8, 2]));
+        assert_eq!(
+            Message::from(Bytes::from_static(b"x")),
+            Message::binary(&b"x"[..])
+        );
+        let (text, binary) = (Message::from("a"), Message::from(vec![0u8]));
+        assert!(text.is_text() && !text.is_binary());
+        assert!(binary.is_binary() && !binary.is_text());
+        assert_eq!((text.as_text(), binary.as_text()), (Some("a"), None));
+    }
 }
