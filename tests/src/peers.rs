@@ -5,7 +5,7 @@
 //! permessage-deflate or without. Over TLS the test makes a CA and a loopback certificate
 //! ([`PemFiles`]) and hands the peer program their paths — `server --tls-cert F --tls-key F`,
 //! `client URL --ca F`, the same flags for both programs — while our side gets them as
-//! [`ServerTls`] / [`ClientTls`].
+//! [`ServerTls`](wsproto_tokio::ServerTls) / [`ClientTls`].
 //!
 //! Where the peers are comes from the environment `scripts/test.sh` sets after installing
 //! them: `WSPROTO_PYTHON` (the venv's python with `websockets`), `WSPROTO_NODE_DIR` (the folder
@@ -316,7 +316,7 @@ impl ChildGuard {
     }
 
     /// Waits (at most [`PEER_LIMIT`]) for a stderr line that `parse` accepts (stderr is
-    /// also kept whole for [`failure`](Self::failure)).
+    /// also kept whole for the failure report).
     pub fn wait_for_stderr<T>(&self, parse: impl Fn(&str) -> Option<T>) -> Result<T, String> {
         let deadline = Instant::now() + PEER_LIMIT;
         loop {

@@ -15,12 +15,13 @@ use crate::websocket::WebSocket;
 /// Connects to a `ws://` or `wss://` URL over runtime `R`'s TCP with `options`; the handshake
 /// timeout covers DNS, TCP, the proxy tunnel, TLS and the handshake together.
 ///
-/// Errors tell the stages apart: [`Error::Connect`] for DNS and TCP, [`Error::Proxy`] for the
-/// proxy hop ([`ClientConfig::proxy`]: unreachable, a 407, a SOCKS reply...),
-/// [`Error::Handshake`] for a refusal (with the HTTP status), a malformed answer or a
-/// timeout, and `Error::Tls` for the TLS handshake of `wss://` (an untrusted, expired or
-/// misnamed certificate...). TLS (feature `tls`, on by default) checks the certificate
-/// against the URL's host, trusting what [`ClientConfig::tls`] says.
+/// Errors tell the stages apart: [`Error::Connect`](crate::Error::Connect) for DNS and TCP,
+/// [`Error::Proxy`](crate::Error::Proxy) for the proxy hop ([`ClientConfig::proxy`]:
+/// unreachable, a 407, a SOCKS reply...), [`Error::Handshake`](crate::Error::Handshake) for a
+/// refusal (with the HTTP status), a malformed answer or a timeout, and `Error::Tls` for the
+/// TLS handshake of `wss://` (an untrusted, expired or misnamed certificate...). TLS (feature
+/// `tls`, on by default) checks the certificate against the URL's host, trusting what
+/// [`ClientConfig::tls`] says.
 pub async fn connect_with<R: Runtime>(
     url: &str,
     options: ClientConfig,

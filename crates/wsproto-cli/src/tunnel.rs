@@ -1,5 +1,5 @@
 //! `wsproto tunnel (--listen ADDR | --stdio) URL`: TCP connections (or stdin/stdout) carried
-//! over WebSocket connections to URL, one each, as binary messages both ways ([`pipe`]);
+//! over WebSocket connections to URL, one each, as binary messages both ways ([`crate::pipe`]);
 //! and `serve --forward`'s side of it, [`forward`].
 //!
 //! Both ends half-close (`Config::half_close`): a TCP FIN becomes the Close after the data

@@ -114,7 +114,7 @@ impl Connection {
     }
 
     /// Starts the closing handshake (RFC 6455 §7.1.2): queues a Close with `code` and `reason`
-    /// (at most 123 bytes) and waits up to [`Config::close_timeout`] for the peer's Close.
+    /// (at most 123 bytes) and waits up to [`Config::close_timeout`](crate::Config::close_timeout) for the peer's Close.
     ///
     /// Everything queued before stays ahead of the Close; nothing but the transmit queue's
     /// draining happens afterwards. If the peer already closed, this is refused (the echo was
