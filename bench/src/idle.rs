@@ -21,13 +21,7 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
     };
     let conns: usize = args.get_or("conns", 10_000)?;
     let settle: f64 = args.get_or("settle", 2.0)?;
-    let limit = proc::raise_nofile();
-    if (limit as usize) < conns + 64 {
-        return Err(format!(
-            "open-files limit is {limit}; raise it (ulimit -n {}) for {conns} connections",
-            conns + 1024
-        ));
-    }
+    proc::ensure_nofile(conns)?;
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let cpu = have_taskset().then_some(0);
     println!("| impl | connections | server RSS before | after | per idle connection | threads |");

@@ -7,6 +7,7 @@
 //! wsbench matrix [--quick] [--impls a,b,...] [--secs S] [--repeats R] [--no-pin]
 //!                [--sizes 16,1KiB,64KiB,1MiB] [--conns-list 1,64] [--depths 1,16] [--no-iperf]
 //! wsbench idle   --impl IMPL [--conns 10000] [--settle S]
+//! wsbench soak   --impl IMPL [--conns 10000] [--secs 600] [--report 10] [--warmup S]
 //! ```
 //!
 //! See `bench/README.md` for what each number means.
@@ -19,6 +20,7 @@ mod loopback;
 mod matrix;
 mod proc;
 mod server;
+mod soak;
 mod wss;
 
 use std::process::ExitCode;
@@ -30,6 +32,7 @@ usage:
   wsbench matrix [--quick] [--impls A,B,...] [--secs S] [--repeats R] [--warmup S] [--no-pin]
                  [--sizes 16,1KiB,...] [--conns-list 1,64] [--depths 1,16] [--no-iperf]
   wsbench idle   --impl IMPL [--conns N] [--settle S]
+  wsbench soak   --impl IMPL [--conns N] [--secs S] [--report S] [--warmup S]
 
 IMPL: wsproto-tokio wsproto-smol wsproto-async-std wsproto-blocking
       wsproto-tokio-live wsproto-smol-live (background-driven: spawn + Handle + Events)
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         "load" => load::run(&args),
         "matrix" => matrix::run(&args),
         "idle" => idle::run(&args),
+        "soak" => soak::run(&args),
         "-h" | "--help" | "help" => {
             println!("{USAGE}");
             Ok(())

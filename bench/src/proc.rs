@@ -53,6 +53,18 @@ pub(crate) fn threads(pid: u32) -> Option<u64> {
 
 /// Raises the soft open-files limit to the hard limit (inherited by children we spawn);
 /// returns the new soft limit.
+/// Raises the open-files limit and checks it leaves room for `conns` connections.
+pub(crate) fn ensure_nofile(conns: usize) -> Result<(), String> {
+    let limit = raise_nofile();
+    if (limit as usize) < conns + 64 {
+        return Err(format!(
+            "open-files limit is {limit}; raise it (ulimit -n {}) for {conns} connections",
+            conns + 1024
+        ));
+    }
+    Ok(())
+}
+
 pub(crate) fn raise_nofile() -> u64 {
     let mut lim = libc::rlimit {
         rlim_cur: 0,

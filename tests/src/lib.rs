@@ -26,6 +26,7 @@ pub mod hostile;
 pub mod peers;
 pub mod proxies;
 pub mod scratch;
+pub mod soak;
 
 pub use adapters::{ClientKind, ServerKind, client_config, echo_config};
 

@@ -5,6 +5,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
+use std::time::Instant;
+
+use wsproto_setup::EVICT_AFTER;
 
 use wsproto_setup::Result;
 
@@ -27,8 +30,9 @@ struct State<T: Transport> {
     waiter: Option<Waker>,
     /// No one will pick outcomes up any more: drop them on arrival.
     closed: bool,
-    /// Handshakes still running, oldest first (ids increase), with their eviction flags.
-    running: BTreeMap<u64, Arc<Eviction>>,
+    /// Handshakes still running, oldest first (ids increase), with when they started and
+    /// their eviction flags.
+    running: BTreeMap<u64, (Instant, Arc<Eviction>)>,
     next_id: u64,
 }
 
@@ -90,9 +94,12 @@ impl<T: Transport> Inbox<T> {
         self.lock().outstanding
     }
 
-    /// Handshakes still running (not done, not evicted).
-    pub(crate) fn running(&self) -> usize {
-        self.lock().running.len()
+    /// When the oldest running handshake may be evicted ([`EVICT_AFTER`] after it started);
+    /// `None` when none is running.
+    pub(crate) fn evictable_at(&self) -> Option<Instant> {
+        let state = self.lock();
+        let (_, (started, _)) = state.running.first_key_value()?;
+        Some(*started + EVICT_AFTER)
     }
 
     /// Counts one more handshake in progress; returns its id and its eviction flag.
@@ -102,18 +109,28 @@ impl<T: Transport> Inbox<T> {
         let id = state.next_id;
         state.next_id += 1;
         let eviction = Arc::new(Eviction::default());
-        state.running.insert(id, Arc::clone(&eviction));
+        state
+            .running
+            .insert(id, (Instant::now(), Arc::clone(&eviction)));
         (id, eviction)
     }
 
     /// The pending-handshake cap is reached and a new connection arrived: tells the oldest
-    /// running handshake to give up (the slowest by construction: a client that sends its
-    /// request finishes in a round trip, so the oldest are the silent and the trickling
-    /// ones). Returns whether there was one.
-    pub(crate) fn evict_oldest(&self) -> bool {
-        let oldest = self.lock().running.pop_first();
+    /// running handshake to give up if it has been running for [`EVICT_AFTER`] (the slowest
+    /// by construction: a client that sends its request finishes in a round trip, so the
+    /// oldest are the silent and the trickling ones). Returns whether it did.
+    pub(crate) fn evict_oldest(&self, now: Instant) -> bool {
+        let oldest = {
+            let mut state = self.lock();
+            match state.running.first_key_value() {
+                Some((_, (started, _))) if *started + EVICT_AFTER <= now => {
+                    state.running.pop_first()
+                }
+                _ => None,
+            }
+        };
         match oldest {
-            Some((_, eviction)) => {
+            Some((_, (_, eviction))) => {
                 eviction.evict();
                 true
             }

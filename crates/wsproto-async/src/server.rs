@@ -6,9 +6,10 @@
 //! inside [`Server::accept`] at the moment. Each must finish within the handshake timeout (10 s
 //! by default, as Qt's `QWebSocketServer`) or its socket is dropped, and at most
 //! `max_pending_handshakes` are outstanding at once: at the cap a new connection evicts the
-//! oldest handshake still running (a silent or trickling client, by construction), so a
-//! flood of those cannot make honest clients wait; only finished handshakes the application
-//! has not taken make further TCP connections wait in the kernel's backlog. Each failed handshake is counted and handed to the configured
+//! oldest handshake still running once it has run for [`EVICT_AFTER`](wsproto_setup::EVICT_AFTER)
+//! (a silent or trickling client, by construction), so a flood of those cannot make honest
+//! clients wait; until then, and while finished handshakes the application has not taken
+//! fill the cap, further TCP connections wait in the kernel's backlog. Each failed handshake is counted and handed to the configured
 //! [`ServerConfig::on_failed_handshake`] hook with the client's address.
 
 use std::future::poll_fn;
@@ -25,7 +26,7 @@ use wsproto_setup::{Error, Result, ServerConfig, ShutdownSignal};
 use crate::accept::accept_tcp;
 use crate::inbox::Inbox;
 use crate::maybe_tls::MaybeTls;
-use crate::runtime::{Runtime, SocketAddrs, TimerOf, Transport, with_deadline};
+use crate::runtime::{Runtime, SocketAddrs, Timer, TimerOf, Transport, with_deadline};
 use crate::websocket::WebSocket;
 
 /// A WebSocket server on runtime `R`'s TCP listener. Each adapter names it for its runtime
@@ -136,12 +137,19 @@ impl<R: Runtime> Server<R> {
     /// listener itself is returned. Cancel-safe.
     pub async fn accept(&mut self) -> Result<WebSocket<MaybeTls<R::Tcp>>> {
         loop {
-            // At the pending-handshake cap a new connection is still taken while some
-            // handshake is running: the oldest running one makes room (`start_handshake`).
-            // Only finished handshakes the application has not taken stop accepting.
-            let can_accept = self.is_accepting()
-                && (self.inbox.outstanding() < self.config.get_max_pending_handshakes()
-                    || self.inbox.running() > 0);
+            // At the pending-handshake cap a new connection is still taken once the oldest
+            // running handshake has run for EVICT_AFTER: it makes room (`start_handshake`).
+            // Until then, and while finished handshakes the application has not taken fill
+            // the cap, new connections wait in the backlog; a timer wakes this loop when the
+            // oldest becomes evictable.
+            let now = std::time::Instant::now();
+            let at_cap = self.inbox.outstanding() >= self.config.get_max_pending_handshakes();
+            let evictable_at = at_cap.then(|| self.inbox.evictable_at()).flatten();
+            let can_accept =
+                self.is_accepting() && (!at_cap || evictable_at.is_some_and(|at| at <= now));
+            let mut recheck = evictable_at
+                .filter(|_| !can_accept && self.is_accepting())
+                .map(TimerOf::<R>::at);
             let step = {
                 let listener = &self.listener;
                 let mut accepting = pin!(async move {
@@ -155,6 +163,11 @@ impl<R: Runtime> Server<R> {
                 poll_fn(|cx| {
                     if let Poll::Ready(done) = inbox.poll_next(cx) {
                         return Poll::Ready(Step::Handshake(done));
+                    }
+                    if let Some(timer) = recheck.as_mut()
+                        && timer.poll_elapsed(cx).is_ready()
+                    {
+                        return Poll::Ready(Step::Resumed);
                     }
                     if !can_accept && paused.load(Ordering::SeqCst) {
                         *resume.lock().unwrap_or_else(PoisonError::into_inner) =
@@ -186,7 +199,7 @@ impl<R: Runtime> Server<R> {
         let mut abandoned = self.abandon.watch();
         let peer = stream.peer_addr().ok();
         if self.inbox.outstanding() >= self.config.get_max_pending_handshakes() {
-            self.inbox.evict_oldest();
+            self.inbox.evict_oldest(std::time::Instant::now());
         }
         let (id, eviction) = inbox.start();
         R::spawn(async move {

@@ -8,9 +8,11 @@
 //! address.
 //!
 //! Invariants: at most [`ServerConfig::get_max_pending_handshakes`] connections are held
-//! between the TCP accept and [`Server::accept`] (in their handshake or waiting to be taken);
-//! beyond that, new TCP connections wait in the kernel's backlog, as they do while accepting
-//! is paused. Dropping the server stops the acceptor without hanging and cuts off every
+//! between the TCP accept and [`Server::accept`] (in their handshake or waiting to be taken),
+//! plus one while an eviction takes effect: at the cap a new connection evicts the oldest
+//! handshake still running once it has run for [`EVICT_AFTER`]; until then, and while
+//! finished handshakes fill the cap, new TCP connections wait in the kernel's backlog, as
+//! they do while accepting is paused. Dropping the server stops the acceptor without hanging and cuts off every
 //! handshake in progress; shutting it down also closes every connection it handed out with
 //! 1001 and waits for them, up to a grace period.
 
@@ -21,9 +23,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use wsproto_setup::{Error, Result, ServerConfig, ShutdownSignal};
+use wsproto_setup::{EVICT_AFTER, Error, Result, ServerConfig, ShutdownSignal};
 
 use crate::TcpWebSocket;
 use crate::accept::accept_tcp;
@@ -85,7 +87,7 @@ struct Pending {
     next_id: u64,
     /// Clones of the sockets still in their handshake, to cut them off at shutdown or to
     /// evict the oldest (ids increase with age).
-    streams: BTreeMap<u64, TcpStream>,
+    streams: BTreeMap<u64, (Instant, TcpStream)>,
     /// Handshakes cut off by eviction, so their threads report why.
     evicted: HashSet<u64>,
 }
@@ -255,21 +257,43 @@ impl Shared {
         self.stopped.load(Ordering::SeqCst)
     }
 
-    /// Waits until a new connection may be taken: a pending slot is free, or some handshake
-    /// is still running (the oldest makes room, [`evict_oldest`](Self::evict_oldest)), and
-    /// accepting is not paused; `false` once the server stops.
+    /// Waits until a new connection may be taken: a pending slot is free, or the oldest
+    /// running handshake has run for [`EVICT_AFTER`] (it makes room,
+    /// [`evict_oldest`](Self::evict_oldest)), and accepting is not paused; `false` once the
+    /// server stops.
     fn wait_for_slot(&self, max: usize) -> bool {
         let mut pending = self.lock();
-        while ((pending.count >= max && pending.streams.is_empty())
-            || self.paused.load(Ordering::SeqCst))
-            && !self.is_stopped()
-        {
-            pending = self
-                .slot_freed
-                .wait(pending)
-                .unwrap_or_else(PoisonError::into_inner);
+        loop {
+            if self.is_stopped() {
+                return false;
+            }
+            let paused = self.paused.load(Ordering::SeqCst);
+            let evictable_at = pending
+                .streams
+                .first_key_value()
+                .map(|(_, (started, _))| *started + EVICT_AFTER);
+            let wait = match evictable_at {
+                _ if paused => None,
+                _ if pending.count < max => return true,
+                Some(at) => match at.checked_duration_since(Instant::now()) {
+                    None => return true,
+                    Some(left) => Some(left),
+                },
+                None => None,
+            };
+            pending = match wait {
+                Some(left) => {
+                    self.slot_freed
+                        .wait_timeout(pending, left)
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .0
+                }
+                None => self
+                    .slot_freed
+                    .wait(pending)
+                    .unwrap_or_else(PoisonError::into_inner),
+            };
         }
-        !self.is_stopped()
     }
 
     /// Takes a slot for a new connection and remembers its socket; returns its id.
@@ -279,20 +303,28 @@ impl Shared {
         let id = pending.next_id;
         pending.next_id += 1;
         if let Ok(clone) = stream.try_clone() {
-            pending.streams.insert(id, clone);
+            pending.streams.insert(id, (Instant::now(), clone));
         }
         id
     }
 
     /// At the cap with a new connection in hand: cuts off the oldest handshake still
-    /// running (the slowest by construction: a client that sends its request finishes in a
-    /// round trip, so the oldest are the silent and the trickling ones).
+    /// running if it has run for [`EVICT_AFTER`] (the slowest by construction: a client that
+    /// sends its request finishes in a round trip, so the oldest are the silent and the
+    /// trickling ones).
     fn evict_oldest(&self, max: usize) {
         let mut pending = self.lock();
         if pending.count < max {
             return;
         }
-        if let Some((id, stream)) = pending.streams.pop_first() {
+        let evictable = pending
+            .streams
+            .first_key_value()
+            .is_some_and(|(_, (started, _))| *started + EVICT_AFTER <= Instant::now());
+        if !evictable {
+            return;
+        }
+        if let Some((id, (_, stream))) = pending.streams.pop_first() {
             let _ = stream.shutdown(Shutdown::Both);
             pending.evicted.insert(id);
         }
@@ -316,7 +348,7 @@ impl Shared {
     fn stop(&self) {
         let mut pending = self.lock();
         self.stopped.store(true, Ordering::SeqCst);
-        for stream in pending.streams.values() {
+        for (_, stream) in pending.streams.values() {
             let _ = stream.shutdown(Shutdown::Both);
         }
         pending.streams.clear();

@@ -50,7 +50,7 @@ pub use live::{Closed, ClosedBy, Events, Handle, LiveConfig, LiveEvent, LiveStat
 pub use proxy::{Proxy, ProxyFailure, ProxyFailureKind, TunnelOpening};
 #[cfg(feature = "tls")]
 pub use rustls;
-pub use server::{Reject, ServerConfig, ServerOpening, Upgrade};
+pub use server::{EVICT_AFTER, Reject, ServerConfig, ServerOpening, Upgrade};
 pub use shutdown::{ShutdownSignal, ShutdownWatch};
 #[cfg(feature = "tls")]
 pub use tls::{ClientTls, ServerTls, TlsError, TlsErrorKind};

@@ -52,6 +52,14 @@ type RequestCheck = Arc<dyn Fn(&Request) -> Result<(), HttpResponse> + Send + Sy
 type PlainHttp = Arc<dyn Fn(&str) -> Option<HttpResponse> + Send + Sync>;
 type FailedHandshake = Arc<dyn Fn(Option<SocketAddr>, &Error) + Send + Sync>;
 
+/// How long a handshake must have been running before a new client at the
+/// [pending-handshake cap](ServerConfig::max_pending_handshakes) may evict it: long enough
+/// that honest clients queued behind a burst (or a round trip away) are not cut off, short
+/// enough that the server drains a backlog of silent clients quickly: at the default cap,
+/// 1 024 connections every 100 ms, so an honest client waits well under a second behind
+/// a full listen backlog of them.
+pub const EVICT_AFTER: Duration = Duration::from_millis(100);
+
 /// How a server accepts connections.
 #[derive(Clone)]
 pub struct ServerConfig {
@@ -151,12 +159,14 @@ impl ServerConfig {
     /// memory that clients who never finish their handshake can hold. Default 1024.
     ///
     /// When the cap is reached and another client connects, the server still takes it and
-    /// cuts off the *oldest* handshake still running (reported to
+    /// cuts off the *oldest* handshake still running, provided that one has been running for
+    /// at least [`EVICT_AFTER`] (reported to
     /// [`on_failed_handshake`](Self::on_failed_handshake) as [`Error::evicted_handshake`]).
     /// A client that sends its request finishes in about a round trip, so the oldest are
     /// the silent and the trickling ones: a flood of those can no longer make honest clients
-    /// wait for their timeouts. Handshakes that finished but were not yet taken by the
-    /// application's `accept` are never evicted; while they alone fill the cap, new
+    /// wait for their timeouts, while a burst of honest clients that merely queue for the
+    /// server is not cut short. Until the oldest is that old, and while finished handshakes
+    /// the application has not taken fill the cap (those are never evicted), new
     /// connections wait in the kernel's backlog.
     #[must_use]
     pub fn max_pending_handshakes(mut self, count: usize) -> Self {
