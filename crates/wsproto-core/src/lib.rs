@@ -36,6 +36,8 @@ mod extension;
 mod frame;
 pub mod handshake;
 mod mask;
+#[cfg(any(test, feature = "pair"))]
+pub mod pair;
 pub mod proxy;
 pub mod reconnect;
 mod time;

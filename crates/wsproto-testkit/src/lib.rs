@@ -73,6 +73,9 @@ pub use input::{FuzzRng, Input, SampleNonce};
 pub use ops::{Command, Op};
 pub use seeds::seeds;
 pub use wire::{Msg, WireChecker, encode_frame};
+/// The engine's in-memory client/server harness with a virtual clock
+/// ([`wsproto_core::pair`]), for tests of code built on the engine.
+pub use wsproto_core::pair;
 
 use wsproto_core::Instant;
 

@@ -5,6 +5,6 @@ mod behaviour;
 mod byte_stream;
 mod extension;
 mod lifecycle;
-pub(crate) mod pair;
+pub(crate) use crate::pair;
 mod property;
 mod violations;

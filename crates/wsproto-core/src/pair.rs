@@ -1,9 +1,28 @@
-//! The test harness: a client and a server [`Connection`] wired to each other in memory.
+//! A test harness with a virtual clock: a client and a server [`Connection`] wired to each
+//! other in memory (feature `pair`; the engine's own tests and `wsproto-testkit` use it).
 //!
 //! [`Pair::drive`] moves each side's transmit queue into the other's input, optionally cut
-//! into pseudo-random chunk sizes, and records every event and error per side until nothing
-//! moves. [`Pair::advance_to_next_timeout`] moves the virtual clock to the earliest deadline and
-//! fires it. Nothing here reads a real clock, so every run with the same seed is identical.
+//! into pseudo-random chunk sizes ([`Pair::chunked`]), and records every event and error per
+//! side until nothing moves. [`Pair::advance_to_next_timeout`] moves the virtual clock to the
+//! earliest deadline and fires it. Nothing here reads a real clock, so every run with the
+//! same seed is identical: close timeouts, keepalive and lingering are tested in
+//! microseconds.
+//!
+//! ```
+//! use wsproto_core::pair::Pair;
+//! use wsproto_core::{Event, Message, Role};
+//!
+//! let mut pair = Pair::new().chunked(3, 42); // every transfer cut into 1..=3-byte pieces
+//! pair.side(Role::Client).send_text("hello").unwrap();
+//! pair.drive();
+//! assert_eq!(pair.seen(Role::Server).take(), [Event::Message(Message::text("hello"))]);
+//!
+//! // A close the peer never sees times out on the virtual clock (5 s by default), at once.
+//! let now = pair.now;
+//! pair.client.close(wsproto_core::CloseCode::NORMAL, "", now).unwrap();
+//! let waited = pair.advance_to_next_timeout().unwrap();
+//! assert!(waited <= std::time::Duration::from_secs(5));
+//! ```
 
 use alloc::boxed::Box;
 use alloc::vec::Vec;
@@ -13,12 +32,14 @@ use crate::frame::{MAX_HEADER_LEN, OpCode, encode_header};
 use crate::mask::apply_mask;
 use crate::{Config, Connection, Event, Instant, Limits, ProtocolError, Role};
 
-/// A small deterministic generator (xorshift64*), for masks and test randomness.
+/// A small deterministic generator (xorshift64*), for masks and test randomness. Not for
+/// production masking keys: it is predictable by design.
 #[derive(Clone, Debug)]
-pub(crate) struct TestRng(pub(crate) u64);
+pub struct TestRng(pub u64);
 
 impl TestRng {
-    pub(crate) fn below(&mut self, n: u64) -> u64 {
+    /// A value in `0..n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
         if n == 0 { 0 } else { self.next() % n }
     }
 
@@ -44,40 +65,61 @@ impl rand_core::RngCore for TestRng {
 
 /// What one side has seen.
 #[derive(Debug, Default)]
-pub(crate) struct Seen {
-    pub(crate) events: Vec<Event>,
-    pub(crate) errors: Vec<ProtocolError>,
+pub struct Seen {
+    /// Every event, in order.
+    pub events: Vec<Event>,
+    /// Every failure, once each (errors are sticky).
+    pub errors: Vec<ProtocolError>,
 }
 
 impl Seen {
     /// Takes the recorded events, leaving none.
-    pub(crate) fn take(&mut self) -> Vec<Event> {
+    pub fn take(&mut self) -> Vec<Event> {
         core::mem::take(&mut self.events)
     }
 }
 
-pub(crate) struct Pair {
-    pub(crate) client: Connection,
-    pub(crate) server: Connection,
-    pub(crate) client_seen: Seen,
-    pub(crate) server_seen: Seen,
-    pub(crate) now: Instant,
+/// A client and a server connection wired together, with what each has seen and the
+/// virtual clock.
+#[derive(Debug)]
+pub struct Pair {
+    /// The client side (masking with a fixed-seed [`TestRng`]).
+    pub client: Connection,
+    /// The server side.
+    pub server: Connection,
+    /// What the client has seen.
+    pub client_seen: Seen,
+    /// What the server has seen.
+    pub server_seen: Seen,
+    /// The virtual clock: every input and timer uses it.
+    pub now: Instant,
     /// Largest chunk moved at once; `None` moves everything queued.
-    pub(crate) max_chunk: Option<usize>,
+    pub max_chunk: Option<usize>,
     chunk_rng: TestRng,
 }
 
+impl Default for Pair {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Pair {
-    pub(crate) fn new() -> Self {
+    /// Both sides with the default behaviour and limits, the clock at 1 s.
+    #[must_use]
+    pub fn new() -> Self {
         Self::with(Config::default(), Limits::default())
     }
 
     /// Both sides with the same behaviour and limits.
-    pub(crate) fn with(config: Config, limits: Limits) -> Self {
+    #[must_use]
+    pub fn with(config: Config, limits: Limits) -> Self {
         Self::with_each(config.clone(), limits.clone(), config, limits)
     }
 
-    pub(crate) fn with_each(
+    /// Each side with its own behaviour and limits.
+    #[must_use]
+    pub fn with_each(
         client_config: Config,
         client_limits: Limits,
         server_config: Config,
@@ -96,20 +138,23 @@ impl Pair {
     }
 
     /// Cuts every transfer into random pieces of 1..=`max` bytes, seeded by `seed`.
-    pub(crate) fn chunked(mut self, max: usize, seed: u64) -> Self {
+    #[must_use]
+    pub fn chunked(mut self, max: usize, seed: u64) -> Self {
         self.max_chunk = Some(max);
         self.chunk_rng = TestRng(seed | 1);
         self
     }
 
-    pub(crate) fn side(&mut self, role: Role) -> &mut Connection {
+    /// The connection playing `role`.
+    pub fn side(&mut self, role: Role) -> &mut Connection {
         match role {
             Role::Client => &mut self.client,
             Role::Server => &mut self.server,
         }
     }
 
-    pub(crate) fn seen(&mut self, role: Role) -> &mut Seen {
+    /// What the side playing `role` has seen.
+    pub fn seen(&mut self, role: Role) -> &mut Seen {
         match role {
             Role::Client => &mut self.client_seen,
             Role::Server => &mut self.server_seen,
@@ -117,7 +162,7 @@ impl Pair {
     }
 
     /// Moves bytes both ways until neither side has anything left to send.
-    pub(crate) fn drive(&mut self) {
+    pub fn drive(&mut self) {
         loop {
             let a = self.transfer(Role::Client);
             let b = self.transfer(Role::Server);
@@ -128,7 +173,7 @@ impl Pair {
     }
 
     /// Moves one chunk from `from` to the other side; returns whether anything moved.
-    pub(crate) fn transfer(&mut self, from: Role) -> bool {
+    pub fn transfer(&mut self, from: Role) -> bool {
         let to = other(from);
         let queued = self.side(from).transmit().len();
         if queued == 0 {
@@ -147,7 +192,7 @@ impl Pair {
     }
 
     /// Records every event (and the error, if any) one side has to report.
-    pub(crate) fn poll(&mut self, role: Role) {
+    pub fn poll(&mut self, role: Role) {
         loop {
             match self.side(role).poll_event() {
                 Ok(Some(event)) => self.seen(role).events.push(event),
@@ -165,7 +210,7 @@ impl Pair {
 
     /// Advances the virtual clock to the earliest deadline of either side, fires both sides'
     /// timers, and drives. Returns the time advanced, or `None` if no timer is armed.
-    pub(crate) fn advance_to_next_timeout(&mut self) -> Option<Duration> {
+    pub fn advance_to_next_timeout(&mut self) -> Option<Duration> {
         let next = crate::time::earliest(self.client.poll_timeout(), self.server.poll_timeout())?;
         let step = next.saturating_since(self.now);
         self.now = self.now.max(next);
@@ -179,12 +224,14 @@ impl Pair {
     }
 
     /// Moves the clock forward by `by` without firing anything.
-    pub(crate) fn sleep(&mut self, by: Duration) {
+    pub fn sleep(&mut self, by: Duration) {
         self.now = self.now + by;
     }
 }
 
-pub(crate) fn other(role: Role) -> Role {
+/// The other role.
+#[must_use]
+pub fn other(role: Role) -> Role {
     match role {
         Role::Client => Role::Server,
         Role::Server => Role::Client,
@@ -193,7 +240,7 @@ pub(crate) fn other(role: Role) -> Role {
 
 /// Encodes a raw frame as `sender` would put it on the wire (masked when the sender is a client),
 /// with no validation at all, so tests can build every kind of violation.
-pub(crate) fn raw_frame(sender: Role, first_byte: u8, payload: &[u8]) -> Vec<u8> {
+pub fn raw_frame(sender: Role, first_byte: u8, payload: &[u8]) -> Vec<u8> {
     let fin = first_byte & 0x80 != 0;
     let rsv = first_byte & 0x70;
     let opcode = OpCode::from_u8(first_byte & 0x0F);
