@@ -52,7 +52,7 @@ pub(crate) struct Driver<T: Transport> {
     /// Draining input after the close, before the transport is dropped.
     linger: Linger<T::Timer>,
     /// A protocol error to report once the Close it caused has gone out.
-    pending_error: Option<wsproto_core::ProtocolError>,
+    pending_error: Option<wsproto_core::ConnectionError>,
 }
 
 std::thread_local! {

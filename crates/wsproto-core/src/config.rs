@@ -221,7 +221,7 @@ impl Config {
     }
 
     /// How long after a keepalive ping the peer has to send anything before the connection is
-    /// declared dead ([`ProtocolError::KeepaliveTimeout`](crate::ProtocolError::KeepaliveTimeout)).
+    /// declared dead ([`ConnectionLost::KeepaliveTimeout`](crate::ConnectionLost::KeepaliveTimeout)).
     ///
     /// Default 10 s. Only used when [`keepalive_interval`](Self::keepalive_interval) is set.
     #[must_use]

@@ -1,9 +1,10 @@
-//! Errors: what the peer did wrong ([`ProtocolError`]) and what the caller asked for that cannot
-//! be done ([`SendError`]). Handshake errors live with the handshake.
+//! Errors: why a connection failed ([`ConnectionError`]: the peer broke the protocol,
+//! [`ProtocolError`], or the connection was lost, [`ConnectionLost`]) and what the caller
+//! asked for that cannot be done ([`SendError`]). Handshake errors live with the handshake.
 //!
-//! A protocol error is sticky: once a connection returned one it returns the same one again,
-//! and the Close frame it queued (with [`ProtocolError::close_code`]) can still be flushed. A
-//! send error never changes the connection.
+//! A connection error is sticky: once a connection returned one it returns the same one
+//! again, and the Close frame a protocol error queued (with [`ProtocolError::close_code`])
+//! can still be flushed. A send error never changes the connection.
 
 use core::fmt;
 
@@ -58,10 +59,6 @@ pub enum ProtocolError {
     InvalidCloseReason,
     /// A negotiated extension could not process a message (e.g. corrupt compressed data).
     Extension(&'static str),
-    /// The peer sent nothing for the keepalive timeout after a keepalive ping.
-    KeepaliveTimeout,
-    /// The byte stream ended without a closing handshake (close code 1006, never sent).
-    UnexpectedEof,
 }
 
 impl ProtocolError {
@@ -73,16 +70,8 @@ impl ProtocolError {
             Self::FrameTooLarge { .. }
             | Self::MessageTooLarge { .. }
             | Self::TooManyFragments { .. } => CloseCode::MESSAGE_TOO_BIG,
-            Self::KeepaliveTimeout => CloseCode::GOING_AWAY,
-            Self::UnexpectedEof => CloseCode::ABNORMAL,
             _ => CloseCode::PROTOCOL_ERROR,
         }
-    }
-
-    /// Whether a Close frame is sent for this error (not when the peer is gone or silent).
-    #[must_use]
-    pub fn sends_close(&self) -> bool {
-        !matches!(self, Self::UnexpectedEof | Self::KeepaliveTimeout)
     }
 
     /// A short reason for the Close frame (≤ 123 bytes).
@@ -136,13 +125,87 @@ impl fmt::Display for ProtocolError {
             Self::InvalidCloseCode(code) => write!(f, "close frame with invalid code {code}"),
             Self::InvalidCloseReason => f.write_str("close reason is not valid utf-8"),
             Self::Extension(why) => write!(f, "extension error: {why}"),
-            Self::KeepaliveTimeout => f.write_str("peer did not answer a keepalive ping in time"),
-            Self::UnexpectedEof => f.write_str("connection ended without a close frame"),
         }
     }
 }
 
 impl core::error::Error for ProtocolError {}
+
+/// The connection was lost without a closing handshake: not something the peer did wrong in
+/// what it sent, so kept apart from [`ProtocolError`]. No Close is sent for it.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionLost {
+    /// The byte stream ended without a closing handshake (what a Close would call 1006).
+    UnexpectedEof,
+    /// The peer sent nothing for the keepalive timeout after a keepalive ping.
+    KeepaliveTimeout,
+}
+
+impl fmt::Display for ConnectionLost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::UnexpectedEof => "the peer closed the connection without a close frame",
+            Self::KeepaliveTimeout => "the peer stopped answering keepalive pings",
+        })
+    }
+}
+
+impl core::error::Error for ConnectionLost {}
+
+/// Why a connection failed, as [`Connection::poll_event`](crate::Connection::poll_event)
+/// reports it (sticky: every later call returns it again).
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionError {
+    /// The peer broke RFC 6455 or a configured limit; the Close with the matching code was
+    /// queued.
+    Protocol(ProtocolError),
+    /// The connection was lost without a closing handshake; no Close was queued.
+    Lost(ConnectionLost),
+}
+
+impl ConnectionError {
+    /// The close code that describes the failure: the protocol error's (sent), or 1006 for
+    /// a lost connection (never sent).
+    #[must_use]
+    pub fn close_code(&self) -> CloseCode {
+        match self {
+            Self::Protocol(error) => error.close_code(),
+            Self::Lost(_) => CloseCode::ABNORMAL,
+        }
+    }
+}
+
+impl From<ProtocolError> for ConnectionError {
+    fn from(error: ProtocolError) -> Self {
+        Self::Protocol(error)
+    }
+}
+
+impl From<ConnectionLost> for ConnectionError {
+    fn from(lost: ConnectionLost) -> Self {
+        Self::Lost(lost)
+    }
+}
+
+impl fmt::Display for ConnectionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Protocol(error) => error.fmt(f),
+            Self::Lost(lost) => lost.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for ConnectionError {
+    fn source(&self) -> Option<&(dyn core::error::Error + 'static)> {
+        match self {
+            Self::Protocol(error) => Some(error),
+            Self::Lost(lost) => Some(lost),
+        }
+    }
+}
 
 /// A command the connection cannot carry out; the connection itself is unaffected.
 #[non_exhaustive]

@@ -51,7 +51,7 @@ pub use bytes::{Bytes, BytesMut};
 pub use close::{CloseCode, CloseFrame, InvalidCloseCode, MAX_REASON_LEN};
 pub use config::{Config, Delivery, Limits};
 pub use connection::{Connection, LINGER, REPLY_ALLOWANCE, Role, SHUTDOWN_REASON, State};
-pub use error::{ProtocolError, SendError};
+pub use error::{ConnectionError, ConnectionLost, ProtocolError, SendError};
 pub use event::{Event, Message, MessageKind, Utf8Bytes};
 #[cfg(feature = "deflate")]
 pub use extension::deflate;

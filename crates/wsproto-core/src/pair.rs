@@ -30,7 +30,7 @@ use core::time::Duration;
 
 use crate::frame::{MAX_HEADER_LEN, OpCode, encode_header};
 use crate::mask::apply_mask;
-use crate::{Config, Connection, Event, Instant, Limits, ProtocolError, Role};
+use crate::{Config, Connection, ConnectionError, Event, Instant, Limits, Role};
 
 /// A small deterministic generator (xorshift64*), for masks and test randomness. Not for
 /// production masking keys: it is predictable by design.
@@ -69,7 +69,7 @@ pub struct Seen {
     /// Every event, in order.
     pub events: Vec<Event>,
     /// Every failure, once each (errors are sticky).
-    pub errors: Vec<ProtocolError>,
+    pub errors: Vec<ConnectionError>,
 }
 
 impl Seen {

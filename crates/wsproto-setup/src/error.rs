@@ -6,7 +6,9 @@ use std::fmt;
 use std::io;
 
 use wsproto_core::handshake::HandshakeError;
-use wsproto_core::{ProtocolError, SendError};
+use wsproto_core::{ConnectionError, ProtocolError, SendError};
+
+pub use wsproto_core::ConnectionLost;
 
 /// Everything that can go wrong with a WebSocket driven by one of the adapters.
 #[non_exhaustive]
@@ -164,38 +166,24 @@ impl From<HandshakeError> for Error {
     }
 }
 
-/// Sorts what the engine reports: a lost connection ([`Error::Lost`]) apart from a peer that
-/// broke the protocol ([`Error::Protocol`]).
-impl From<ProtocolError> for Error {
-    fn from(e: ProtocolError) -> Self {
+/// What the engine reports, kept apart as the engine keeps it: a lost connection
+/// ([`Error::Lost`]) or a peer that broke the protocol ([`Error::Protocol`]).
+impl From<ConnectionError> for Error {
+    fn from(e: ConnectionError) -> Self {
         match e {
-            ProtocolError::UnexpectedEof => Self::Lost(ConnectionLost::UnexpectedEof),
-            ProtocolError::KeepaliveTimeout => Self::Lost(ConnectionLost::KeepaliveTimeout),
-            violation => Self::Protocol(violation),
+            ConnectionError::Lost(lost) => Self::Lost(lost),
+            ConnectionError::Protocol(violation) => Self::Protocol(violation),
+            // ConnectionError is non-exhaustive; a future kind reads as the generic loss.
+            _ => Self::Lost(ConnectionLost::UnexpectedEof),
         }
     }
 }
 
-/// How a connection was lost without a closing handshake.
-#[non_exhaustive]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ConnectionLost {
-    /// The peer closed the transport without a Close frame (close code 1006 locally).
-    UnexpectedEof,
-    /// The keepalive ping went unanswered for the configured time.
-    KeepaliveTimeout,
-}
-
-impl fmt::Display for ConnectionLost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::UnexpectedEof => "the peer closed the connection without a close frame",
-            Self::KeepaliveTimeout => "the peer stopped answering keepalive pings",
-        })
+impl From<ProtocolError> for Error {
+    fn from(e: ProtocolError) -> Self {
+        Self::Protocol(e)
     }
 }
-
-impl std::error::Error for ConnectionLost {}
 
 impl From<SendError> for Error {
     fn from(e: SendError) -> Self {

@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use wsproto_core::{
-    CloseCode, Connection, Delivery, Event, Instant, MAX_REASON_LEN, MessageKind, ProtocolError,
+    CloseCode, Connection, ConnectionError, Delivery, Event, Instant, MAX_REASON_LEN, MessageKind,
     SendError, State,
 };
 
@@ -33,7 +33,7 @@ pub struct Checked {
     wire: WireChecker,
     /// Messages the peer engine accepted to send us, in order (round trip only).
     inbound: Option<VecDeque<Msg>>,
-    error: Option<ProtocolError>,
+    error: Option<ConnectionError>,
     close_event: bool,
     /// A streamed message being reassembled.
     partial: Option<Msg>,
@@ -82,7 +82,7 @@ impl Checked {
     }
 
     /// Whether the connection failed.
-    pub fn error(&self) -> Option<ProtocolError> {
+    pub fn error(&self) -> Option<ConnectionError> {
         self.error
     }
 
@@ -161,7 +161,7 @@ impl Checked {
         self.check();
     }
 
-    fn failed(&mut self, e: ProtocolError) {
+    fn failed(&mut self, e: ConnectionError) {
         if let Some(previous) = self.error {
             assert_eq!(previous, e, "sticky error changed");
             return;
@@ -176,10 +176,8 @@ impl Checked {
             matches!(code.as_u16(), 1001 | 1002 | 1006 | 1007 | 1009),
             "{e:?} maps to close code {code}"
         );
-        let sends_close = !matches!(
-            e,
-            ProtocolError::UnexpectedEof | ProtocolError::KeepaliveTimeout
-        );
+        // A violation sends its Close; a lost connection (end of input, keepalive) none.
+        let sends_close = matches!(e, ConnectionError::Protocol(_));
         let close_after = self.conn.close_sent().map(|c| c.code());
         if sends_close && close_before.is_none() {
             assert_eq!(close_after, Some(code), "{e:?} did not queue its Close");

@@ -33,7 +33,7 @@ impl Connection {
     #[must_use]
     pub fn linger(&self) -> Option<Duration> {
         match &self.error {
-            Some(error) if !error.sends_close() => None,
+            Some(crate::ConnectionError::Lost(_)) => None,
             _ => Some(LINGER),
         }
     }

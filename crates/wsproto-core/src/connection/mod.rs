@@ -17,7 +17,7 @@ use rand_core::RngCore;
 
 use crate::close::CloseFrame;
 use crate::config::{Config, Limits};
-use crate::error::ProtocolError;
+use crate::error::{ConnectionError, ConnectionLost};
 use crate::event::MessageKind;
 use crate::extension::Extension;
 use crate::frame::OpCode;
@@ -77,7 +77,9 @@ pub enum State {
 /// What RFC 6455 says MUST happen is automatic: pongs answer pings (unless
 /// [`Config::auto_pong`] is off), a received Close is echoed, clients mask every frame, and a
 /// protocol violation queues a Close with the right code (1002, 1007 or 1009) and is returned
-/// as a sticky [`ProtocolError`].
+/// as a sticky [`ConnectionError::Protocol`](crate::ConnectionError::Protocol); a lost
+/// connection (end of input, keepalive) is returned as
+/// [`ConnectionError::Lost`](crate::ConnectionError::Lost), with no Close.
 ///
 /// ```
 /// use wsproto_core::{Config, Connection, Event, Instant, Limits, Message};
@@ -119,7 +121,7 @@ pub struct Connection {
     close_sent: Option<Box<CloseFrame>>,
     close_received: Option<Box<CloseFrame>>,
     closed: bool,
-    error: Option<ProtocolError>,
+    error: Option<ConnectionError>,
     close_deadline: Option<Instant>,
     last_input: Instant,
     keepalive_deadline: Option<Instant>,
@@ -339,7 +341,7 @@ impl Connection {
 
     /// The protocol error that failed this connection, if any.
     #[must_use]
-    pub fn error(&self) -> Option<&ProtocolError> {
+    pub fn error(&self) -> Option<&ConnectionError> {
         self.error.as_ref()
     }
 
@@ -452,7 +454,7 @@ impl Connection {
 
     /// Fires whatever timers are due at `now`: the close handshake timeout (the connection
     /// becomes [`State::Closed`] without the peer's Close), the keepalive ping, and the
-    /// keepalive deadline (the connection fails with [`ProtocolError::KeepaliveTimeout`]).
+    /// keepalive deadline (the connection fails with [`ConnectionLost::KeepaliveTimeout`]).
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed {
             return;
@@ -466,7 +468,7 @@ impl Connection {
             .keepalive_deadline
             .is_some_and(|deadline| now >= deadline)
         {
-            self.fail(ProtocolError::KeepaliveTimeout);
+            self.fail(ConnectionLost::KeepaliveTimeout);
             return;
         }
         if let Some(interval) = self.config.get_keepalive_interval() {
@@ -482,12 +484,18 @@ impl Connection {
 
     /// Fails the connection: queues a Close with the error's code (if one may still be sent),
     /// drops buffered input, and makes `error` sticky.
-    fn fail(&mut self, error: ProtocolError) {
+    pub(crate) fn fail(&mut self, error: impl Into<ConnectionError>) {
         if self.error.is_some() {
             return;
         }
-        if error.sends_close() && self.close_sent.is_none() {
-            self.queue_close(CloseFrame::new(error.close_code(), error.close_reason()));
+        let error = error.into();
+        if let ConnectionError::Protocol(violation) = error
+            && self.close_sent.is_none()
+        {
+            self.queue_close(CloseFrame::new(
+                violation.close_code(),
+                violation.close_reason(),
+            ));
         }
         self.error = Some(error);
         self.closed = true;

@@ -13,7 +13,7 @@ use bytes::{Buf, BytesMut};
 use super::{Connection, FrameState, Role, payload_hash};
 use crate::close::{CloseCode, CloseFrame};
 use crate::config::Delivery;
-use crate::error::ProtocolError;
+use crate::error::{ConnectionError, ConnectionLost, ProtocolError};
 use crate::event::{Event, Message, MessageKind, Utf8Bytes};
 use crate::extension::ExtensionError;
 use crate::frame::{OpCode, RSV_MASK, decode_rest, decode_start};
@@ -152,7 +152,7 @@ impl Connection {
 
     /// Notes that the peer closed its sending side; buffered events are still delivered, then
     /// a connection that had not received a Close fails with
-    /// [`ProtocolError::UnexpectedEof`] (close code 1006).
+    /// [`ConnectionLost::UnexpectedEof`](crate::ConnectionLost::UnexpectedEof) (close code 1006).
     pub fn handle_eof(&mut self, now: Instant) {
         self.eof = true;
         self.note_input(now);
@@ -175,7 +175,7 @@ impl Connection {
     ///
     /// Call it until it returns `Ok(None)` or an error after every input; then write out the
     /// transmit queue, which may now hold pongs, a Close echo or the Close for an error.
-    pub fn poll_event(&mut self) -> Result<Option<Event>, ProtocolError> {
+    pub fn poll_event(&mut self) -> Result<Option<Event>, ConnectionError> {
         if let Some(error) = self.error {
             return Err(error);
         }
@@ -184,7 +184,7 @@ impl Connection {
             Ok(None) => {}
             Err(error) => {
                 self.fail(error);
-                return Err(error);
+                return Err(error.into());
             }
         }
         loop {
@@ -195,13 +195,13 @@ impl Connection {
                 Ok(Step::Event(event)) => return Ok(Some(event)),
                 Ok(Step::Continue) => {}
                 Ok(Step::NeedInput) if self.eof => {
-                    self.fail(ProtocolError::UnexpectedEof);
-                    return Err(ProtocolError::UnexpectedEof);
+                    self.fail(ConnectionLost::UnexpectedEof);
+                    return Err(ConnectionLost::UnexpectedEof.into());
                 }
                 Ok(Step::NeedInput) => return Ok(None),
                 Err(error) => {
                     self.fail(error);
-                    return Err(error);
+                    return Err(error.into());
                 }
             }
         }

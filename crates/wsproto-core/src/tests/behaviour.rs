@@ -7,8 +7,8 @@ use core::time::Duration;
 
 use super::pair::{Pair, other};
 use crate::{
-    Bytes, CloseCode, Config, Delivery, Event, Limits, Message, MessageKind, ProtocolError, Role,
-    SendError, State,
+    Bytes, CloseCode, Config, ConnectionError, ConnectionLost, Delivery, Event, Limits, Message,
+    MessageKind, Role, SendError, State,
 };
 
 const ROLES: [Role; 2] = [Role::Client, Role::Server];
@@ -387,10 +387,10 @@ fn eof_without_close_is_abnormal() {
         pair.side(side).handle_eof(now);
         assert_eq!(
             pair.side(side).poll_event(),
-            Err(ProtocolError::UnexpectedEof)
+            Err(ConnectionLost::UnexpectedEof.into())
         );
         assert_eq!(
-            ProtocolError::UnexpectedEof.close_code(),
+            ConnectionError::from(ConnectionLost::UnexpectedEof).close_code(),
             CloseCode::ABNORMAL
         );
         assert_eq!(pair.side(side).state(), State::Closed);
@@ -404,7 +404,7 @@ fn eof_without_close_is_abnormal() {
         assert_eq!(pair.side(side).poll_event(), Ok(Some(text("whole"))));
         assert_eq!(
             pair.side(side).poll_event(),
-            Err(ProtocolError::UnexpectedEof)
+            Err(ConnectionLost::UnexpectedEof.into())
         );
     }
 }
@@ -445,7 +445,7 @@ fn keepalive_pings_an_idle_peer_and_fails_a_silent_one() {
         pair.side(side).handle_timeout(deadline);
         assert_eq!(
             pair.side(side).poll_event(),
-            Err(ProtocolError::KeepaliveTimeout)
+            Err(ConnectionLost::KeepaliveTimeout.into())
         );
         assert_eq!(pair.side(side).state(), State::Closed);
     }
@@ -683,7 +683,10 @@ fn fill_read_buffer_reads_into_zeroed_space_and_reports_eof() {
     );
     assert_eq!(pair.server.poll_event(), Ok(None), "an error adds nothing");
     assert_eq!(pair.server.fill_read_buffer(now, |_| Ok::<_, ()>(0)), Ok(0));
-    assert_eq!(pair.server.poll_event(), Err(ProtocolError::UnexpectedEof));
+    assert_eq!(
+        pair.server.poll_event(),
+        Err(ConnectionLost::UnexpectedEof.into())
+    );
     assert!(pair.server.is_finished());
 }
 

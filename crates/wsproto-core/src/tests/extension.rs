@@ -111,7 +111,10 @@ fn rsv1_on_a_continuation_is_rejected_even_with_the_extension() {
         let now = pair.now;
         let receiver = pair.side(other(sender));
         receiver.handle_input(&wire, now);
-        assert_eq!(receiver.poll_event(), Err(ProtocolError::ReservedBits(4)));
+        assert_eq!(
+            receiver.poll_event(),
+            Err(ProtocolError::ReservedBits(4).into())
+        );
     }
 }
 
@@ -137,7 +140,7 @@ fn decoding_is_bounded_by_the_message_limit() {
         pair.drive();
         assert_eq!(
             pair.seen(receiver).errors,
-            [ProtocolError::MessageTooLarge { limit: 1000 }]
+            [ProtocolError::MessageTooLarge { limit: 1000 }.into()]
         );
         assert_eq!(
             ProtocolError::MessageTooLarge { limit: 1000 }

@@ -4,7 +4,9 @@
 use core::time::Duration;
 
 use super::pair::{Pair, other};
-use crate::{CloseCode, Event, LINGER, ProtocolError, Role, SHUTDOWN_REASON, State};
+use crate::{
+    CloseCode, ConnectionLost, Event, LINGER, ProtocolError, Role, SHUTDOWN_REASON, State,
+};
 
 const ROLES: [Role; 2] = [Role::Client, Role::Server];
 
@@ -48,7 +50,7 @@ fn linger_follows_a_close_that_was_sent_and_not_a_vanished_peer() {
         pair.side(side).handle_input(&[0x83, 0x00], now); // reserved opcode
         assert_eq!(
             pair.side(side).poll_event(),
-            Err(ProtocolError::ReservedOpcode(3))
+            Err(ProtocolError::ReservedOpcode(3).into())
         );
         assert_eq!(pair.side(side).linger(), Some(LINGER));
 
@@ -57,7 +59,7 @@ fn linger_follows_a_close_that_was_sent_and_not_a_vanished_peer() {
         pair.side(side).handle_eof(now);
         assert_eq!(
             pair.side(side).poll_event(),
-            Err(ProtocolError::UnexpectedEof)
+            Err(ConnectionLost::UnexpectedEof.into())
         );
         assert_eq!(pair.side(side).linger(), None);
     }

@@ -7,9 +7,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use wsproto_core::handshake::parse_extensions;
-use wsproto_core::{
-    CloseCode, Config, Delivery, Extension, Instant, Limits, ProtocolError, Role, State,
-};
+use wsproto_core::{CloseCode, Config, Delivery, Extension, Instant, Limits, Role, State};
 
 use crate::START;
 use crate::checked::Checked;
@@ -194,7 +192,7 @@ fn run_pair(mut input: Input<'_>, extensions: [Option<Box<dyn Extension>>; 2]) {
         if let Some(e) = side.error() {
             assert_eq!(
                 e,
-                ProtocolError::KeepaliveTimeout,
+                wsproto_core::ConnectionLost::KeepaliveTimeout.into(),
                 "error between two good peers"
             );
         }

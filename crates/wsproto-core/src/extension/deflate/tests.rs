@@ -375,7 +375,7 @@ fn a_decompression_bomb_stops_at_the_message_limit() {
         let receiver = other(sender);
         assert_eq!(
             pair.seen(receiver).errors,
-            [ProtocolError::MessageTooLarge { limit: 1 << 20 }]
+            [ProtocolError::MessageTooLarge { limit: 1 << 20 }.into()]
         );
         assert!(pair.side(receiver).read_buffer_capacity_for_tests() <= 1 << 20);
     }
@@ -392,7 +392,13 @@ fn corrupt_compressed_data_fails_with_1002() {
     let frame = crate::tests::pair::raw_frame(Role::Client, 0xC2, &[0xFF, 0xFF, 0xFF, 0xFF, 0x00]);
     pair.server.handle_input(&frame, Instant::ZERO);
     let error = pair.server.poll_event().unwrap_err();
-    assert!(matches!(error, ProtocolError::Extension(_)), "{error:?}");
+    assert!(
+        matches!(
+            error,
+            crate::ConnectionError::Protocol(ProtocolError::Extension(_))
+        ),
+        "{error:?}"
+    );
     assert_eq!(error.close_code().as_u16(), 1002);
 }
 
