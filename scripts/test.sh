@@ -65,6 +65,11 @@ WSPROTO_TINYPROXY=$(command -v tinyproxy)
 WSPROTO_MICROSOCKS=$(command -v microsocks)
 export WSPROTO_CHROMIUM WSPROTO_TINYPROXY WSPROTO_MICROSOCKS
 
+# The supply-chain policy (deny.toml): licences, banned crates and sources. Advisories need a
+# database download this machine cannot reach (see deny.toml).
+command -v cargo-deny >/dev/null 2>&1 || cargo install --locked cargo-deny
+cargo deny check licenses bans sources
+
 cargo test --workspace --all-targets
 cargo test --workspace --doc
 
