@@ -51,7 +51,7 @@ mod websocket;
 pub use accept::accept_stream;
 pub use byte_stream::ByteStream;
 pub use client::{client_over, connect, connect_with, exchange};
-pub use live::{Events, Handle, connect_live};
+pub use live::{Events, Handle, block_on, connect_live};
 pub use maybe_tls::MaybeTls;
 pub use server::Server;
 #[cfg(feature = "tls")]

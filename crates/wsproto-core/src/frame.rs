@@ -61,7 +61,7 @@ impl OpCode {
 }
 
 /// Largest payload of a control frame (RFC 6455 §5.5).
-pub(crate) const MAX_CONTROL_PAYLOAD: usize = 125;
+pub const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Longest possible frame header: 2 + 8 (64-bit length) + 4 (mask).
 pub(crate) const MAX_HEADER_LEN: usize = 14;

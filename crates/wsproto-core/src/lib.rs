@@ -56,5 +56,5 @@ pub use event::{Event, Message, MessageKind, Utf8Bytes};
 #[cfg(feature = "deflate")]
 pub use extension::deflate;
 pub use extension::{Extension, ExtensionError};
-pub use frame::OpCode;
+pub use frame::{MAX_CONTROL_PAYLOAD, OpCode};
 pub use time::Instant;

@@ -21,7 +21,7 @@ use wsproto_setup::{
 
 use crate::transport::BlockingTransport;
 use crate::websocket::WebSocket;
-use wait::block_on;
+pub use wait::block_on;
 pub(crate) use wait::block_on_until;
 
 /// The sending side of a blocking live connection: cheap to clone, usable from any thread.

@@ -28,8 +28,11 @@ pub(super) fn thread_waker() -> Waker {
     Waker::from(Arc::new(Unpark(thread::current())))
 }
 
-/// Runs `future` on this thread, parking while it waits.
-pub(super) fn block_on<F: Future>(future: F) -> F::Output {
+/// Runs `future` on this thread, parking while it waits: how the blocking adapter waits on
+/// the runtime-free futures of a live connection's [`Handle`](crate::Handle) and
+/// [`Events`](crate::Events) (their `into_inner` forms), for code shared with the async
+/// adapters. Needs no runtime; futures that need one (tokio I/O, timers) never complete here.
+pub fn block_on<F: Future>(future: F) -> F::Output {
     let waker = thread_waker();
     let mut cx = Context::from_waker(&waker);
     let mut future = pin!(future);

@@ -15,10 +15,9 @@ use std::time::Duration;
 
 use super::{Closed, LiveEvent, LiveState};
 use crate::{Error, HandshakeInfo, Result};
-use wsproto_core::{Bytes, CloseCode, MAX_REASON_LEN, Message, MessageKind, SendError};
-
-/// The largest ping or pong payload (RFC 6455 §5.5).
-const MAX_CONTROL_PAYLOAD: usize = 125;
+use wsproto_core::{
+    Bytes, CloseCode, MAX_CONTROL_PAYLOAD, MAX_REASON_LEN, Message, MessageKind, SendError,
+};
 
 /// What the application asked the task to send, in order.
 #[derive(Debug)]
