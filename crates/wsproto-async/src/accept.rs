@@ -26,11 +26,14 @@ pub async fn accept_stream<T: Transport>(stream: T, config: &ServerConfig) -> Re
 
 /// The opening of a TCP connection a [`Server`](crate::Server) accepted: TLS first when the
 /// server has a certificate, then the upgrade, both within the one handshake deadline.
+/// `claim` takes the connection out of eviction's reach once its request has arrived
+/// ([`ServerOpening::claimed_by`]).
 pub(crate) async fn accept_tcp<T: Transport>(
     stream: T,
     config: &ServerConfig,
+    claim: impl FnOnce() -> bool + Send + Sync,
 ) -> Result<WebSocket<MaybeTls<T>>> {
-    let opening = ServerOpening::new(config);
+    let opening = ServerOpening::new(config).claimed_by(claim);
     let deadline = opening.deadline().at();
     let opened = async {
         let stream = maybe_tls::server_side(stream, config).await?;

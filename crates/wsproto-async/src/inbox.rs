@@ -30,8 +30,8 @@ struct State<T: Transport> {
     waiter: Option<Waker>,
     /// No one will pick outcomes up any more: drop them on arrival.
     closed: bool,
-    /// Handshakes still running, oldest first (ids increase), with when they started and
-    /// their eviction flags.
+    /// Handshakes still running and evictable (not yet [claimed](Inbox::claim)), oldest
+    /// first (ids increase), with when they started and their eviction flags.
     running: BTreeMap<u64, (Instant, Arc<Eviction>)>,
     next_id: u64,
 }
@@ -136,6 +136,12 @@ impl<T: Transport> Inbox<T> {
             }
             None => false,
         }
+    }
+
+    /// The handshake `id` has its whole request: it leaves eviction's reach. `false` when
+    /// it was evicted first (it must then give up without answering).
+    pub(crate) fn claim(&self, id: u64) -> bool {
+        self.lock().running.remove(&id).is_some()
     }
 
     /// A handshake task's outcome; `None` when it was abandoned.

@@ -203,7 +203,7 @@ impl<R: Runtime> Server<R> {
         }
         let (id, eviction) = inbox.start();
         R::spawn(async move {
-            let mut handshake = pin!(accept_tcp(stream, &config));
+            let mut handshake = pin!(accept_tcp(stream, &config, || inbox.claim(id)));
             let outcome = poll_fn(|cx| {
                 if abandoned.poll_triggered(cx).is_ready() {
                     return Poll::Ready(None);

@@ -34,11 +34,14 @@ pub fn accept_stream<S: BlockingTransport>(
 
 /// The opening of a TCP connection a [`Server`](crate::Server) accepted: TLS first when the
 /// server has a certificate, then the upgrade, both within the one handshake deadline.
+/// `claim` takes the connection out of eviction's reach once its request has arrived
+/// ([`ServerOpening::claimed_by`]).
 pub(crate) fn accept_tcp(
     tcp: TcpStream,
     config: &ServerConfig,
+    claim: impl FnOnce() -> bool + Send + Sync,
 ) -> Result<WebSocket<MaybeTls<TcpStream>>> {
-    let opening = ServerOpening::new(config);
+    let opening = ServerOpening::new(config).claimed_by(claim);
     let stream = maybe_tls::server_side(tcp, config, &opening.deadline())?;
     open(stream, opening)
 }

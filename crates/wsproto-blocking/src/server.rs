@@ -85,8 +85,9 @@ struct Shared {
 struct Pending {
     count: usize,
     next_id: u64,
-    /// Clones of the sockets still in their handshake, to cut them off at shutdown or to
-    /// evict the oldest (ids increase with age).
+    /// Clones of the sockets still waiting for their request (not yet
+    /// [claimed](Shared::claim)), to cut them off at shutdown or to evict the oldest (ids
+    /// increase with age).
     streams: BTreeMap<u64, (Instant, TcpStream)>,
     /// Handshakes cut off by eviction, so their threads report why.
     evicted: HashSet<u64>,
@@ -330,6 +331,17 @@ impl Shared {
         }
     }
 
+    /// The handshake `id` has its whole request: it leaves eviction's reach. `false` when
+    /// it was evicted first (it must then give up without answering).
+    fn claim(&self, id: u64) -> bool {
+        let mut pending = self.lock();
+        if pending.evicted.contains(&id) {
+            return false;
+        }
+        pending.streams.remove(&id);
+        true
+    }
+
     /// The connection left its handshake: shutdown must no longer touch its socket. Returns
     /// whether it was evicted.
     fn forget(&self, id: u64) -> bool {
@@ -389,7 +401,7 @@ fn run_acceptor(
             .spawn(move || {
                 // Small messages should not wait for Nagle's algorithm.
                 let _ = stream.set_nodelay(true);
-                let result = accept_tcp(stream, &config);
+                let result = accept_tcp(stream, &config, || task_shared.claim(id));
                 let result = match (task_shared.forget(id), result) {
                     (true, Err(_)) => Err(Error::evicted_handshake()),
                     (_, result) => result,
@@ -485,5 +497,24 @@ mod tests {
             TcpStream::connect(("127.0.0.1", port)).is_err(),
             "not listening"
         );
+    }
+
+    #[test]
+    fn eviction_passes_a_claimed_handshake_by_and_a_claim_after_eviction_fails() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let _clients: Vec<_> = (0..2)
+            .map(|_| TcpStream::connect(listener.local_addr().unwrap()).unwrap())
+            .collect();
+        let (first, _) = listener.accept().unwrap();
+        let (second, _) = listener.accept().unwrap();
+        let shared = Shared::default();
+        let (old, young) = (shared.register(&first), shared.register(&second));
+        // Both are old enough to evict; the oldest has its request and claims its slot.
+        thread::sleep(EVICT_AFTER);
+        assert!(shared.claim(old));
+        shared.evict_oldest(2);
+        assert!(!shared.forget(old), "the claimed one was passed by");
+        assert!(!shared.claim(young), "the next one was evicted instead");
+        assert!(shared.forget(young));
     }
 }

@@ -417,7 +417,12 @@ pub struct ServerOpening<'a> {
     machine: ServerHandshake,
     upgrade: Option<Upgrade>,
     deadline: Deadline,
+    /// Run once when the request head is complete (see [`claimed_by`](Self::claimed_by)).
+    claim: Option<Claim<'a>>,
 }
+
+/// See [`ServerOpening::claimed_by`].
+type Claim<'a> = Box<dyn FnOnce() -> bool + Send + Sync + 'a>;
 
 impl<'a> ServerOpening<'a> {
     /// Starts the handshake on a stream accepted now.
@@ -428,7 +433,23 @@ impl<'a> ServerOpening<'a> {
             config,
             upgrade: None,
             deadline: Deadline::start(config.handshake_timeout),
+            claim: None,
         }
+    }
+
+    /// Claims the handshake's pending slot once its request head is complete: `claim`
+    /// returns `false` when the server already evicted this handshake (at the
+    /// [pending-handshake cap](ServerConfig::max_pending_handshakes)), which then ends with
+    /// [`Error::evicted_handshake`] without answering; once it returned `true` the server
+    /// must not evict it any more.
+    ///
+    /// Eviction is for the silent and the trickling: a client whose whole request arrived is
+    /// answered, never cut off after (or while) its `101` goes out, however late the server
+    /// got round to reading it.
+    #[must_use]
+    pub fn claimed_by(mut self, claim: impl FnOnce() -> bool + Send + Sync + 'a) -> Self {
+        self.claim = Some(Box::new(claim));
+        self
     }
 
     /// When the handshake must be done, and the instant the engine will count from.
@@ -441,7 +462,8 @@ impl<'a> ServerOpening<'a> {
     /// server accepts it. On `Err`, [`transmit`](Self::transmit) holds the response to send
     /// before closing: [`Error::Handshake`] for an invalid request (or
     /// [`HandshakeError::NotWebSocket`] after queuing a configured page), [`Error::Refused`]
-    /// with the status the request check chose.
+    /// with the status the request check chose, or [`Error::evicted_handshake`] with nothing
+    /// to send when the [claim](Self::claimed_by) failed.
     pub fn handle_input(&mut self, bytes: &[u8]) -> Result<bool> {
         if self.upgrade.is_some() {
             return Ok(true);
@@ -458,6 +480,11 @@ impl<'a> ServerOpening<'a> {
                 return Err(Error::Handshake(error));
             }
         };
+        if let Some(claim) = self.claim.take()
+            && !claim()
+        {
+            return Err(Error::evicted_handshake());
+        }
         match self.config.decide(&request) {
             Ok(upgrade) => {
                 self.upgrade = Some(upgrade);
@@ -557,6 +584,36 @@ mod tests {
                 assert_eq!(&message.payload()[..], b"hi")
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_claim_runs_once_the_head_is_complete_and_an_evicted_handshake_stays_silent() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let config = ServerConfig::default();
+        let request = request("/", "");
+        let (head, last) = request.split_at(request.len() - 1);
+        for (granted, answered) in [(true, true), (false, false)] {
+            let claims = AtomicUsize::new(0);
+            let mut opening = ServerOpening::new(&config).claimed_by(|| {
+                claims.fetch_add(1, Ordering::SeqCst);
+                granted
+            });
+            assert!(!opening.handle_input(head).unwrap());
+            let outcome = opening.handle_input(last);
+            if answered {
+                assert!(outcome.unwrap());
+                assert!(opening.finish().is_ok());
+            } else {
+                let error = outcome.unwrap_err();
+                assert_eq!(error.to_string(), Error::evicted_handshake().to_string());
+                assert!(
+                    opening.transmit().is_empty(),
+                    "an evicted handshake says nothing"
+                );
+                assert!(opening.finish().is_err());
+            }
+            assert_eq!(claims.load(Ordering::SeqCst), 1, "claimed exactly once");
         }
     }
 
