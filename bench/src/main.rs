@@ -21,6 +21,7 @@ mod matrix;
 mod proc;
 mod server;
 mod soak;
+mod tally;
 mod wss;
 
 use std::process::ExitCode;

@@ -28,6 +28,7 @@ use std::task::{Poll, ready};
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 
 use crate::args::Args;
+use crate::tally;
 
 /// Every implementation `--impl` accepts, ours first.
 pub(crate) const IMPLS: &[&str] = &[
@@ -107,19 +108,33 @@ fn tokio_rt(server: impl Future<Output = Result<(), String>>) -> Result<(), Stri
 
 // ----- ours -------------------------------------------------------------------------------
 
+/// What each of our async servers runs per connection: every message straight back until
+/// the connection ends; an error that ends it is tallied (the runtimes' `WebSocket` types
+/// differ, so a macro rather than a function).
+macro_rules! echo_until_end {
+    ($ws:ident) => {
+        while let Some(received) = $ws.recv().await {
+            let sent = match received {
+                Ok(message) => $ws.feed(message).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = sent {
+                tally::note("server connection", &error);
+                break;
+            }
+        }
+    };
+}
+
 async fn wsproto_tokio_server(bind: String) -> Result<(), String> {
-    let mut server = wsproto_tokio::Server::bind(bind.as_str())
+    let mut server = wsproto_tokio::Server::bind_with(bind.as_str(), tally::server_config())
         .await
         .map_err(|e| format!("bind {bind}: {e}"))?;
     listening(&server.url());
     loop {
         let mut ws = server.accept().await.map_err(|e| format!("accept: {e}"))?;
         tokio::spawn(async move {
-            while let Some(Ok(message)) = ws.recv().await {
-                if ws.feed(message).await.is_err() {
-                    break;
-                }
-            }
+            echo_until_end!(ws);
         });
     }
 }
@@ -198,18 +213,14 @@ fn wsproto_smol_server(bind: &str) -> Result<(), String> {
     // A local executor on this one thread (smol's global executor would add threads).
     let ex = smol::LocalExecutor::new();
     smol::block_on(ex.run(async {
-        let mut server = wsproto_smol::Server::bind(bind)
+        let mut server = wsproto_smol::Server::bind_with(bind, tally::server_config())
             .await
             .map_err(|e| format!("bind {bind}: {e}"))?;
         listening(&server.url());
         loop {
             let mut ws = server.accept().await.map_err(|e| format!("accept: {e}"))?;
             ex.spawn(async move {
-                while let Some(Ok(message)) = ws.recv().await {
-                    if ws.feed(message).await.is_err() {
-                        break;
-                    }
-                }
+                echo_until_end!(ws);
             })
             .detach();
         }
@@ -219,33 +230,31 @@ fn wsproto_smol_server(bind: &str) -> Result<(), String> {
 fn wsproto_async_std_server(bind: &str) -> Result<(), String> {
     // async-std runs tasks on its global executor; the matrix sets ASYNC_STD_THREAD_COUNT=1.
     async_std::task::block_on(async {
-        let mut server = wsproto_async_std::Server::bind(bind)
+        let mut server = wsproto_async_std::Server::bind_with(bind, tally::server_config())
             .await
             .map_err(|e| format!("bind {bind}: {e}"))?;
         listening(&server.url());
         loop {
             let mut ws = server.accept().await.map_err(|e| format!("accept: {e}"))?;
             async_std::task::spawn(async move {
-                while let Some(Ok(message)) = ws.recv().await {
-                    if ws.feed(message).await.is_err() {
-                        break;
-                    }
-                }
+                echo_until_end!(ws);
             });
         }
     })
 }
 
 fn wsproto_blocking_server(bind: &str) -> Result<(), String> {
-    let server = wsproto_blocking::Server::bind(bind).map_err(|e| format!("bind {bind}: {e}"))?;
+    let server = wsproto_blocking::Server::bind_with(bind, tally::server_config())
+        .map_err(|e| format!("bind {bind}: {e}"))?;
     listening(&server.url());
     loop {
         let mut ws = server.accept().map_err(|e| format!("accept: {e}"))?;
         // A thread per connection with the default stack, as the crate's docs show.
         std::thread::Builder::new()
             .spawn(move || {
-                while let Some(Ok(message)) = ws.recv() {
-                    if ws.feed(message).is_err() {
+                while let Some(received) = ws.recv() {
+                    if let Err(error) = received.and_then(|message| ws.feed(message)) {
+                        tally::note("server connection", &error);
                         break;
                     }
                 }

@@ -42,8 +42,8 @@ pub(crate) fn run(args: &Args) -> Result<(), String> {
         totals.summary(),
         (growth - 1.0) * 100.0,
     );
-    for error in &report.first_errors {
-        println!("error: {error}");
+    for (kind, count) in &report.errors {
+        println!("errors: {count:>8}  {kind}");
     }
     if get(&totals.lost) + get(&totals.corrupted) > 0 {
         return Err("messages were lost or corrupted".into());

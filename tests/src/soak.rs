@@ -12,6 +12,7 @@
 //! test command) and by `wsbench soak` (10 minutes per runtime, the figures in
 //! `bench/README.md`).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -69,8 +70,9 @@ pub struct SoakReport {
     pub totals: Arc<Totals>,
     /// The memory samples, in order.
     pub samples: Vec<Sample>,
-    /// The first errors seen (at most 10), for the report.
-    pub first_errors: Vec<String>,
+    /// The errors seen, counted by kind (at most 32 kinds; the rest fall under "other"),
+    /// for the report.
+    pub errors: Vec<(String, u64)>,
 }
 
 impl SoakReport {
@@ -100,7 +102,7 @@ pub fn run(
     mut report: impl FnMut(&str),
 ) -> SoakReport {
     let totals = Arc::new(Totals::default());
-    let errors = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let errors = Arc::new(std::sync::Mutex::new(BTreeMap::new()));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -145,11 +147,14 @@ pub fn run(
     };
     samples.push(sample);
     report(&line(sample, &totals));
-    let first_errors = errors.lock().map(|e| e.clone()).unwrap_or_default();
+    let errors = errors
+        .lock()
+        .map(|e| e.iter().map(|(k, v)| (k.clone(), *v)).collect())
+        .unwrap_or_default();
     SoakReport {
         totals,
         samples,
-        first_errors,
+        errors,
     }
 }
 
@@ -228,16 +233,19 @@ async fn connection(
     seed: u64,
     deadline: Instant,
     totals: &Totals,
-    errors: &std::sync::Mutex<Vec<String>>,
+    errors: &std::sync::Mutex<BTreeMap<String, u64>>,
 ) {
     let mut rng = Rng(seed | 1);
     let mut tag = seed;
     let note = |what: String| {
         totals.errors.fetch_add(1, Ordering::Relaxed);
-        if let Ok(mut errors) = errors.lock()
-            && errors.len() < 10
-        {
-            errors.push(what);
+        if let Ok(mut errors) = errors.lock() {
+            let kind = if errors.len() < 32 || errors.contains_key(&what) {
+                what
+            } else {
+                "other".to_owned()
+            };
+            *errors.entry(kind).or_default() += 1;
         }
     };
     while Instant::now() < deadline {
