@@ -76,11 +76,13 @@ cargo test --workspace --doc
 # Every example runs a demo and exits 0 when started without arguments.
 run_example() {
   local package=$1 example=$2
+  shift 2
   echo "example $package/$example"
-  timeout 60 cargo run -q -p "$package" --example "$example" >/dev/null
+  timeout 60 cargo run -q -p "$package" "$@" --example "$example" >/dev/null
 }
 run_example wsproto-core nonblocking_echo
-for example in echo_server client chat hyper_upgrade; do run_example wsproto-tokio "$example"; done
+for example in echo_server client chat; do run_example wsproto-tokio "$example"; done
+for example in hyper_upgrade axum_chat; do run_example wsproto-tokio "$example" --features hyper; done
 run_example wsproto-smol smol_echo
 run_example wsproto-async-std async_std_echo
 run_example wsproto-blocking blocking_echo

@@ -21,6 +21,11 @@ const ROWS: &[(&str, [&str; 4])] = &[
         "`accept_stream`, `from_upgraded` (hyper/axum)",
         ["✓", "✓", "✓", "✓"],
     ),
+    // `http_upgrade` itself: crates/wsproto-tokio/tests/http_upgrade.rs (real axum and hyper).
+    (
+        "`HttpUpgrade` + `from_http_upgrade` (another HTTP stack upgrades, we negotiate)",
+        ["✓ (+ `http_upgrade` for hyper/axum)", "—", "—", "✓"],
+    ),
     (
         "`wss://` client and server (`ClientConfig::tls`, `ServerConfig::tls`, certificate reload)",
         ["✓", "✓", "✓", "✓"],
@@ -241,6 +246,19 @@ fn from_upgraded_surface(
         Limits::default(),
         &[],
     );
+}
+
+/// `from_http_upgrade` where the table claims it (tokio's generic `WebSocket`, blocking).
+#[allow(dead_code)]
+fn from_http_upgrade_surface(
+    tokio: tokio::net::TcpStream,
+    blocking: std::net::TcpStream,
+    upgrades: [wsproto_tokio::HttpUpgrade; 2],
+) {
+    let [first, second] = upgrades;
+    let _: wsproto_tokio::WebSocket<_> =
+        wsproto_tokio::WebSocket::from_http_upgrade(wsproto_tokio::TokioIo::new(tokio), first, &[]);
+    let _ = wsproto_blocking::WebSocket::from_http_upgrade(blocking, second, &[]);
 }
 
 /// Each async adapter's byte stream has its runtime's own I/O traits.

@@ -56,6 +56,16 @@ impl<T: Transport> WebSocket<T> {
         )
     }
 
+    /// Wraps a stream that another HTTP stack upgraded after
+    /// [`HttpUpgrade::answer`](wsproto_setup::HttpUpgrade::answer) settled its request: the
+    /// negotiated subprotocol and permessage-deflate apply, and
+    /// [`handshake`](Self::handshake) tells what was settled. `leftover` are bytes
+    /// that stack read past the request (none with hyper, which replays them itself).
+    pub fn from_http_upgrade(io: T, upgrade: wsproto_setup::HttpUpgrade, leftover: &[u8]) -> Self {
+        let (conn, info) = upgrade.into_connection(leftover);
+        Self::from_parts(io, conn, std::time::Instant::now(), info)
+    }
+
     /// A connection whose engine counts time from `origin` (the openings start it).
     pub(crate) fn from_parts(
         io: T,

@@ -82,6 +82,20 @@ impl<S: BlockingTransport> WebSocket<S> {
         )
     }
 
+    /// Wraps a stream that another HTTP stack upgraded after
+    /// [`HttpUpgrade::answer`](wsproto_setup::HttpUpgrade::answer) settled its request: the
+    /// negotiated subprotocol and permessage-deflate apply, and
+    /// [`handshake`](Self::handshake) tells what was settled. `leftover` are bytes
+    /// that stack read past the request (none with hyper, which replays them itself).
+    pub fn from_http_upgrade(
+        stream: S,
+        upgrade: wsproto_setup::HttpUpgrade,
+        leftover: &[u8],
+    ) -> Self {
+        let (conn, info) = upgrade.into_connection(leftover);
+        Self::from_parts(stream, conn, std::time::Instant::now(), info)
+    }
+
     /// A connection whose engine counts time from `origin` (the handshakes start it).
     pub(crate) fn from_parts(
         stream: S,

@@ -42,6 +42,31 @@ impl HttpResponse {
         self.status
     }
 
+    /// The answer to a request that is not a valid upgrade (RFC 6455 §4.2.1): the error's
+    /// [status](HandshakeError::http_status) (400 if it has none) with the headers it needs
+    /// (a 426 names version 13) and the error as a text body.
+    #[must_use]
+    pub fn for_handshake_error(error: &HandshakeError) -> Self {
+        let mut response = Self::new(error.http_status().unwrap_or(400));
+        for (name, value) in error.response_headers() {
+            response = response.header(name, value);
+        }
+        response.body(format!("{error}\n"))
+    }
+
+    /// The headers added with [`header`](Self::header), in order (a stack writing the
+    /// response itself adds `Content-Type: text/plain` unless one is there).
+    #[must_use]
+    pub fn get_headers(&self) -> &[(String, String)] {
+        &self.headers
+    }
+
+    /// The body.
+    #[must_use]
+    pub fn get_body(&self) -> &[u8] {
+        &self.body
+    }
+
     /// Queues this response on a server handshake in place of the upgrade.
     pub fn queue_on(&self, machine: &mut ServerHandshake) -> Result<(), HandshakeError> {
         let headers: Vec<(&str, &str)> = self

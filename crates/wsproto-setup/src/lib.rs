@@ -10,7 +10,9 @@
 //!   sans-IO sequence with its [`Deadline`]. An adapter only moves bytes between a stream and the
 //!   sequence; which request to send, what to answer, when to give up and what an early end
 //!   of stream means are decided here, once;
-//! - [`upgraded_connection`]: the engine for a stream another HTTP stack upgraded;
+//! - [`HttpUpgrade`]: the upgrade answered for another HTTP stack (hyper, axum) exactly as
+//!   our servers answer it; [`upgraded_connection`]: a bare engine for a stream upgraded
+//!   elsewhere;
 //! - [`ClientTls`], [`ServerTls`], [`TlsError`] (feature `tls`, on by default): `wss://` in both
 //!   roles over rustls, set up here once for every adapter;
 //! - [`Proxy`] (HTTP `CONNECT`, SOCKS5) and [`TunnelOpening`]: clients through proxies, the
@@ -54,7 +56,7 @@ pub use server::{EVICT_AFTER, Reject, ServerConfig, ServerOpening, Upgrade};
 pub use shutdown::{ShutdownSignal, ShutdownWatch};
 #[cfg(feature = "tls")]
 pub use tls::{ClientTls, ServerTls, TlsError, TlsErrorKind};
-pub use upgraded::upgraded_connection;
+pub use upgraded::{HttpUpgrade, upgraded_connection};
 #[cfg(feature = "deflate")]
 pub use wsproto_core::deflate::DeflateConfig;
 pub use wsproto_core::reconnect::ReconnectPolicy;
@@ -64,8 +66,8 @@ pub use wsproto_core::reconnect::ReconnectPolicy;
 pub mod prelude {
     pub use crate::{
         ClientConfig, Closed, ClosedBy, ConnectionLost, DEFAULT_BACKLOG, Error, HandshakeInfo,
-        HttpResponse, LiveEvent, LiveState, Proxy, ProxyFailure, ProxyFailureKind, ReconnectPolicy,
-        Reject, Result, ServerConfig, listen,
+        HttpResponse, HttpUpgrade, LiveEvent, LiveState, Proxy, ProxyFailure, ProxyFailureKind,
+        ReconnectPolicy, Reject, Result, ServerConfig, listen,
     };
     #[cfg(feature = "tls")]
     pub use crate::{ClientTls, ServerTls, TlsError, TlsErrorKind};

@@ -17,9 +17,9 @@ use crate::info::HandshakeInfo;
 /// What [`ServerConfig::decide`] settled for an accepted request, for
 /// [`ServerConfig::upgrade`] to carry out.
 pub struct Upgrade {
-    accept: Accept,
-    extension: Option<Box<dyn Extension>>,
-    info: HandshakeInfo,
+    pub(crate) accept: Accept,
+    pub(crate) extension: Option<Box<dyn Extension>>,
+    pub(crate) info: HandshakeInfo,
 }
 
 impl Upgrade {
@@ -63,8 +63,8 @@ pub const EVICT_AFTER: Duration = Duration::from_millis(100);
 /// How a server accepts connections.
 #[derive(Clone)]
 pub struct ServerConfig {
-    config: Config,
-    limits: Limits,
+    pub(crate) config: Config,
+    pub(crate) limits: Limits,
     subprotocols: Vec<String>,
     server_name: Option<String>,
     response_headers: Vec<(String, String)>,

@@ -1,13 +1,10 @@
 //! WebSocket next to plain HTTP on one port, with hyper 1.x doing the HTTP: hyper parses the
-//! request and writes our `101 Switching Protocols`, then the upgraded connection is wrapped
-//! with `wsproto_tokio::from_upgraded` and echoes messages. Other requests get a text page.
+//! request and writes the response `wsproto_tokio::http_upgrade` decided (a 101 or a
+//! refusal, exactly as `wsproto_tokio::Server` would answer), then the upgraded connection
+//! echoes messages. Other requests get a text page. Behind hyper's `http1::Builder` over
+//! `TokioIo<TcpStream>`, the TCP stream is taken back from hyper with `TCP_NODELAY` set.
 //!
-//! hyper knows nothing of WebSocket: the handler hands the parsed request to
-//! `wsproto_core::handshake::Request::from_parts`, which applies the RFC 6455 §4.2.1 checks
-//! (method, `Upgrade`, `Connection`, a 16-byte key, version 13) and yields the accept key, or
-//! an error carrying the HTTP status to answer with.
-//!
-//! Run a real server with `cargo run -p wsproto-tokio --example hyper_upgrade -- 127.0.0.1:8080`
+//! Run a real server with `cargo run -p wsproto-tokio --features hyper --example hyper_upgrade -- 127.0.0.1:8080`
 //! (`curl http://127.0.0.1:8080/` for the page, WebSocket clients on `ws://127.0.0.1:8080/`).
 //! Without an argument it serves on a free port, fetches the page, exchanges a WebSocket
 //! message, and exits.
@@ -21,13 +18,11 @@ use hyper::body::{Bytes, Incoming};
 use hyper::header;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::upgrade::Upgraded;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use wsproto_core::handshake::Request as WsRequest;
-use wsproto_tokio::{CloseCode, Config, Limits, Role, connect};
+use wsproto_tokio::{CloseCode, ServerConfig, UpgradedWebSocket, connect};
 
 type Result<T, E = Box<dyn Error + Send + Sync>> = std::result::Result<T, E>;
 type HttpResult = hyper::http::Result<Response<Full<Bytes>>>;
@@ -57,60 +52,26 @@ async fn serve(listener: TcpListener) -> Result<()> {
     }
 }
 
-async fn handle(request: Request<Incoming>) -> HttpResult {
+async fn handle(mut request: Request<Incoming>) -> HttpResult {
     if !request.headers().contains_key(header::UPGRADE) {
         return text(StatusCode::OK, PAGE.to_owned());
     }
-    // hyper parsed the request; wsproto-core checks it as RFC 6455 §4.2.1 asks.
-    let headers = request
-        .headers()
-        .iter()
-        .map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec()))
-        .collect();
-    let upgrade = match WsRequest::from_parts(
-        request.method().as_str(),
-        &request.uri().to_string(),
-        headers,
-    ) {
-        Ok(upgrade) => upgrade,
-        Err(error) => {
-            let status = error
-                .http_status()
-                .and_then(|s| StatusCode::from_u16(s).ok());
-            let mut response = text(
-                status.unwrap_or(StatusCode::BAD_REQUEST),
-                format!("{error}\n"),
-            )?;
-            if response.status() == StatusCode::UPGRADE_REQUIRED {
-                // RFC 6455 §4.4: a version we cannot speak is answered with the one we can.
-                let thirteen = header::HeaderValue::from_static("13");
-                response
-                    .headers_mut()
-                    .insert(header::SEC_WEBSOCKET_VERSION, thirteen);
+    // The same checks and negotiation as wsproto_tokio::Server: a 101, or the refusal
+    // (426 naming version 13, 405, ...) for hyper to send.
+    let (response, upgrading) = wsproto_tokio::http_upgrade(&mut request, &ServerConfig::default());
+    if let Some(upgrading) = upgrading {
+        // Resolves once hyper has written the 101 returned below, so it is awaited in a task.
+        tokio::spawn(async move {
+            match upgrading.await {
+                Ok(ws) => echo(ws).await,
+                Err(error) => eprintln!("upgrade failed: {error}"),
             }
-            return Ok(response);
-        }
-    };
-    // Resolves once hyper has written the 101 returned below, so it is awaited in a task.
-    let upgrading = hyper::upgrade::on(request);
-    tokio::spawn(async move {
-        match upgrading.await {
-            Ok(upgraded) => echo(TokioIo::new(upgraded)).await,
-            Err(error) => eprintln!("upgrade failed: {error}"),
-        }
-    });
-    Response::builder()
-        .status(StatusCode::SWITCHING_PROTOCOLS)
-        .header(header::UPGRADE, "websocket")
-        .header(header::CONNECTION, "Upgrade")
-        .header(header::SEC_WEBSOCKET_ACCEPT, upgrade.accept_key())
-        .body(Full::default())
+        });
+    }
+    Ok(response)
 }
 
-async fn echo(io: TokioIo<Upgraded>) {
-    // Bytes hyper read past the request are replayed by `Upgraded` itself: no leftover.
-    let (config, limits) = (Config::default(), Limits::default());
-    let mut ws = wsproto_tokio::from_upgraded(io, Role::Server, config, limits, &[]);
+async fn echo(mut ws: UpgradedWebSocket) {
     while let Some(received) = ws.recv().await {
         // After an error the next `recv` sends the Close the engine queued for it, then ends.
         if let Ok(message) = received.inspect_err(|error| eprintln!("websocket: {error}"))

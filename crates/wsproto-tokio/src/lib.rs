@@ -8,7 +8,9 @@
 //! - Client: [`connect`] / [`connect_with`] over TCP, or [`client_over`] any
 //!   `AsyncRead + AsyncWrite` stream (TLS, proxies).
 //! - Server: [`Server::bind`] then [`Server::accept`], or [`accept_stream`] on a stream you
-//!   accepted yourself, or [`from_upgraded`] after hyper/axum did the upgrade.
+//!   accepted yourself; on a hyper or axum route, `http_upgrade` (feature `hyper`) answers
+//!   the upgrade exactly as `Server::accept` does, or [`from_upgraded`] wraps a stream
+//!   another stack upgraded.
 //! - The connection: [`WebSocket`], with async methods, `futures` `Stream`/`Sink`, and
 //!   `split()` into halves for two tasks.
 //!
@@ -32,6 +34,8 @@
 //! ```
 
 mod client;
+#[cfg(feature = "hyper")]
+mod hyper_upgrade;
 mod io;
 mod runtime;
 mod server;
@@ -39,6 +43,8 @@ mod server;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 pub use client::{client_over, connect, connect_with};
+#[cfg(feature = "hyper")]
+pub use hyper_upgrade::{HttpUpgrading, UpgradedStream, UpgradedWebSocket, http_upgrade};
 pub use io::{TokioIo, TokioTimer};
 pub use runtime::Tokio;
 pub use server::{Server, accept_stream};

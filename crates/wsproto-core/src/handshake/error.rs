@@ -129,6 +129,22 @@ impl HandshakeError {
         }
     }
 
+    /// The headers an HTTP error response to this error carries besides its
+    /// [status](Self::http_status) (the handshake adds its own `Connection`): `Allow: GET` for
+    /// 405, and for a 426 the protocol to upgrade to and the version this server speaks
+    /// (RFC 7231 §6.5.15, RFC 6455 §4.2.2 point 4). For HTTP stacks that write the response
+    /// themselves.
+    #[must_use]
+    pub fn response_headers(&self) -> &'static [(&'static str, &'static str)] {
+        if self.is_version_problem() {
+            &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")]
+        } else if self.http_status() == Some(405) {
+            &[("Allow", "GET")]
+        } else {
+            &[]
+        }
+    }
+
     /// Whether the server should advertise `Sec-WebSocket-Version: 13` in its answer
     /// (RFC 6455 §4.2.2 point 4: a missing or unsupported version gets 426 Upgrade Required).
     pub(crate) fn is_version_problem(&self) -> bool {

@@ -363,18 +363,17 @@ impl ServerHandshake {
         let Some(status) = error.http_status() else {
             return;
         };
-        let mut headers: Vec<(&str, &[u8])> = Vec::new();
-        let mut connection: &[u8] = b"close";
-        if status == 405 {
-            headers.push(("Allow", b"GET"));
-        }
-        if error.is_version_problem() {
-            // RFC 7231 §6.5.15 and RFC 7230 §6.7: a 426 names the protocol to upgrade to, and
-            // Upgrade is announced in Connection.
-            headers.push(("Upgrade", b"websocket"));
-            headers.push(("Sec-WebSocket-Version", b"13"));
-            connection = b"Upgrade, close";
-        }
+        let headers: Vec<(&str, &[u8])> = error
+            .response_headers()
+            .iter()
+            .map(|(name, value)| (*name, value.as_bytes()))
+            .collect();
+        // RFC 7230 §6.7: a 426 names the protocol to upgrade to, announced in Connection.
+        let connection: &[u8] = if error.is_version_problem() {
+            b"Upgrade, close"
+        } else {
+            b"close"
+        };
         let mut body = error.to_string();
         body.push('\n');
         self.queue_response(status, &headers, connection, body.as_bytes());

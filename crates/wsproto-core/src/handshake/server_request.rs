@@ -273,27 +273,58 @@ impl Accept {
         Ok(())
     }
 
+    /// The headers of the `101 Switching Protocols` answering `request` (RFC 6455 §4.2.2), in
+    /// the order the handshake writes them, once this answer is checked against what the
+    /// request offered: for an HTTP stack (hyper, axum) that writes the response itself.
+    ///
+    /// # Errors
+    ///
+    /// As [`ServerHandshake::accept`](super::ServerHandshake::accept) for an answer that
+    /// selects what was not offered or carries an invalid header.
+    pub fn response_headers(
+        &self,
+        request: &Request,
+    ) -> Result<Vec<(String, String)>, HandshakeError> {
+        let offered: Vec<String> = request
+            .extensions()
+            .iter()
+            .map(|e| e.name().to_owned())
+            .collect();
+        self.validate(&request.subprotocols, &offered)?;
+        let mut headers = Vec::new();
+        self.for_each_header(&request.accept_key(), |name, value| {
+            headers.push((name.to_owned(), value.to_owned()));
+        });
+        Ok(headers)
+    }
+
     /// Appends the `101 Switching Protocols` head (RFC 6455 §4.2.2 point 5) carrying `accept`
     /// as `Sec-WebSocket-Accept`; [`validate`](Self::validate) must have passed.
     pub(crate) fn write_response(&self, accept: &str, out: &mut Vec<u8>) {
         out.extend_from_slice(b"HTTP/1.1 101 Switching Protocols\r\n");
-        write_header(out, "Upgrade", b"websocket");
-        write_header(out, "Connection", b"Upgrade");
-        write_header(out, "Sec-WebSocket-Accept", accept.as_bytes());
+        self.for_each_header(accept, |name, value| {
+            write_header(out, name, value.as_bytes())
+        });
+        out.extend_from_slice(b"\r\n");
+    }
+
+    /// Every header of the 101, in order; `accept` is the `Sec-WebSocket-Accept` value.
+    fn for_each_header(&self, accept: &str, mut header: impl FnMut(&str, &str)) {
+        header("Upgrade", "websocket");
+        header("Connection", "Upgrade");
+        header("Sec-WebSocket-Accept", accept);
         if let Some(protocol) = &self.subprotocol {
-            write_header(out, "Sec-WebSocket-Protocol", protocol.as_bytes());
+            header("Sec-WebSocket-Protocol", protocol);
         }
         if !self.extensions.is_empty() {
-            let joined = self.extensions.join(", ");
-            write_header(out, "Sec-WebSocket-Extensions", joined.as_bytes());
+            header("Sec-WebSocket-Extensions", &self.extensions.join(", "));
         }
         if let Some(server) = &self.server_name {
-            write_header(out, "Server", server.as_bytes());
+            header("Server", server);
         }
         for (name, value) in &self.headers {
-            write_header(out, name, value.as_bytes());
+            header(name, value);
         }
-        out.extend_from_slice(b"\r\n");
     }
 }
 
