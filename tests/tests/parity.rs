@@ -59,7 +59,7 @@ const ROWS: &[(&str, [&str; 4])] = &[
         ["✓", "✓", "✓", "✓"],
     ),
     (
-        "`Stream` + `Sink`, `split()` into two tasks",
+        "`Stream` + `Sink`, `into_split()` into two tasks",
         ["✓", "✓", "✓", "`Iterator`"],
     ),
     (
@@ -178,7 +178,7 @@ macro_rules! async_surface {
             let _ = StreamExt::next(&mut ws);
             ws.pong(b"p").await;
             let _ = (ws.is_open(), ws.close_code(), ws.close_reason());
-            let (_read, _write) = ws.split();
+            let (_read, _write) = ws.into_split();
             // Live connections: a background task, a reconnecting client.
             let ws = $adapter::connect("ws://example.com/").await.unwrap();
             let (handle, mut events) = ws.spawn::<$adapter::$runtime>();

@@ -6,7 +6,7 @@
 //! listen, accept, spawn); this crate supplies the rest:
 //!
 //! - [`WebSocket`]: the open connection, with async methods, `futures` `Stream` + `Sink`, and
-//!   [`WebSocket::split`] into halves for two tasks, and [`WebSocket::into_byte_stream`], the
+//!   [`WebSocket::into_split`] into halves for two tasks, and [`WebSocket::into_byte_stream`], the
 //!   connection as a byte pipe ([`ByteStream`]);
 //! - [`connect_with`] and [`Server`]: the client and the server over any [`Runtime`], with
 //!   pause/resume, a pending-handshake cap and graceful shutdown;

@@ -188,9 +188,13 @@ impl<T: Transport> WebSocket<T> {
             .map_err(Error::Io)
     }
 
-    /// Splits into a receiving and a sending half that can live in two tasks. Pongs and the
-    /// Close echo keep working while only the receiving half is polled.
-    pub fn split(self) -> (ReadHalf<T>, WriteHalf<T>) {
+    /// Splits into a receiving and a sending half that can live in two tasks, read half
+    /// first as tokio's `TcpStream::into_split`. Pongs and the Close echo keep working while
+    /// only the receiving half is polled.
+    ///
+    /// The name leaves `split()` to `futures`: with `StreamExt` in scope, `ws.split()` is
+    /// its `(sink, stream)` pair, as tokio-tungstenite code expects.
+    pub fn into_split(self) -> (ReadHalf<T>, WriteHalf<T>) {
         split(self)
     }
 

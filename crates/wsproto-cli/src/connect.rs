@@ -216,7 +216,7 @@ async fn session<R: AsyncRt>(start: Start<'_>, mut stop: oneshot::Receiver<()>) 
         Err(error) => return connect_failed(&console, &args.url, &error),
     };
     announce(&console, &args.url, ws.handshake());
-    let (mut reader, mut writer) = ws.split();
+    let (mut reader, mut writer) = ws.into_split();
     // One-shot mode: the receiving side tells the sending side about each reply.
     let (arrived_tx, mut arrived) = unbounded();
     let arrived_tx = replies.is_some().then_some(arrived_tx);

@@ -50,7 +50,7 @@ async fn chat(
     lines: broadcast::Sender<Message>,
     mut subscription: broadcast::Receiver<Message>,
 ) {
-    let (mut reader, mut writer) = ws.split();
+    let (mut reader, mut writer) = ws.into_split();
     let mut line = Message::text(format!("welcome, {name}"));
     let writing = tokio::spawn(async move {
         // A failed send means the connection is failing or closing; the reading half reports

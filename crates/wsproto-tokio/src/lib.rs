@@ -12,7 +12,41 @@
 //!   the upgrade exactly as `Server::accept` does, or [`from_upgraded`] wraps a stream
 //!   another stack upgraded.
 //! - The connection: [`WebSocket`], with async methods, `futures` `Stream`/`Sink`, and
-//!   `split()` into halves for two tasks.
+//!   `into_split()` into halves for two tasks.
+//!
+//! ## Coming from tokio-tungstenite
+//!
+//! | tokio-tungstenite | wsproto-tokio |
+//! | --- | --- |
+//! | `connect_async(url)` → `(ws, response)` | [`connect`]`(url)`, or [`connect_with`] for options; [`WebSocket::handshake`](wsproto_async::WebSocket::handshake) says what was settled |
+//! | `accept_async(stream)` | [`accept_stream`]`(stream, &config)`, or a [`Server`] that accepts for you |
+//! | axum's `WebSocketUpgrade` | `http_upgrade(&mut request, &config)` (feature `hyper`) |
+//! | `Message::Text(s)`, `Message::Binary(b)` | the same; `Message::text(..)`, `Message::binary(..)`, `.into()` from `&str`/`String` |
+//! | `Message::Ping`/`Pong`/`Close` in the stream | answered for you; [`next_event`](wsproto_async::WebSocket::next_event) shows them as events |
+//! | `ws.close(None)` | `ws.close(code, reason)` (it waits for the peer's Close); `SinkExt::close(&mut ws)` also works |
+//! | `let (write, read) = ws.split()` (futures) | the same with `StreamExt` in scope, or `let (read, write) = ws.into_split()` (halves with methods) |
+//!
+//! The futures idioms compile as they are:
+//!
+//! ```no_run
+//! use futures_util::{SinkExt, StreamExt};
+//! use wsproto_tokio::Message;
+//!
+//! # async fn run() -> Result<(), wsproto_tokio::Error> {
+//! let ws = wsproto_tokio::connect("ws://127.0.0.1:9001/").await?;
+//! let (mut write, mut read) = ws.split();
+//! write.send(Message::from("hello")).await?;
+//! while let Some(message) = read.next().await {
+//!     let message = message?;
+//!     if message.is_text() {
+//!         println!("{}", message.as_text().unwrap_or_default());
+//!         break;
+//!     }
+//! }
+//! // The sink's close: a Close frame with 1000 (normal), then the end of the stream.
+//! write.close().await?;
+//! # Ok(()) }
+//! ```
 //!
 //! ```no_run
 //! use wsproto_tokio::Server;

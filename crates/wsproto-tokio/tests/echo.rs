@@ -146,7 +146,7 @@ async fn split_halves_work_from_two_tasks_and_pongs_flow_while_only_reading() {
     tokio::time::timeout(LIMIT, async {
         let url = echo_server(ServerConfig::default()).await;
         let ws = connect(&url).await.unwrap();
-        let (mut reader, mut writer) = ws.split();
+        let (mut reader, mut writer) = ws.into_split();
         assert!(reader.is_pair_of(&writer));
         let sender = tokio::spawn(async move {
             for i in 0..500 {
@@ -197,7 +197,7 @@ async fn a_split_close_times_out_against_a_silent_peer_while_the_reader_waits() 
         let ws = connect_with(&url, ClientConfig::default().config(config))
             .await
             .unwrap();
-        let (mut reader, mut writer) = ws.split();
+        let (mut reader, mut writer) = ws.into_split();
         let reading = tokio::spawn(async move {
             while let Some(event) = reader.next_event().await {
                 let _ = event;
@@ -237,6 +237,27 @@ async fn releasing_idle_buffers_keeps_the_connection_working() {
         // And the connection works as before.
         ws.send_text("again").await.unwrap();
         assert_eq!(ws.recv().await.unwrap().unwrap(), text("again"));
+    })
+    .await
+    .unwrap();
+}
+
+/// What tokio-tungstenite code types from memory: futures' `split()` into (sink, stream),
+/// `SinkExt::send`, `StreamExt::next`, and the sink's `close()`.
+#[tokio::test]
+async fn the_futures_split_idiom_works_as_tokio_tungstenite_users_write_it() {
+    tokio::time::timeout(LIMIT, async {
+        let url = echo_server(ServerConfig::default()).await;
+        let ws = connect(&url).await.unwrap();
+        let (mut write, mut read) = ws.split();
+        write.send(Message::from("hello")).await.unwrap();
+        let echoed = read.next().await.unwrap().unwrap();
+        assert_eq!(echoed.as_text(), Some("hello"));
+        write.close().await.unwrap();
+        // The server answers the Close; the stream then ends.
+        while let Some(item) = read.next().await {
+            item.unwrap();
+        }
     })
     .await
     .unwrap();
