@@ -6,7 +6,10 @@
 //! all of the protocol. Each client sends 100 text and binary messages of 0 to 70 000 bytes
 //! (7-, 16- and 64-bit payload lengths) and a ping, checks that every echo comes back intact
 //! and in order, then closes the connection normally. The loop sleeps 1 ms only after a pass
-//! that made no progress, and gives up with exit status 1 after 10 s.
+//! that made no progress, and gives up with exit status 1 after 10 s. The servers follow the
+//! engine's backpressure rule (see [`Connection`]'s calling contract): with a 16 KiB write
+//! high-water mark, a large echo fills the buffer, and the loop stops taking events and
+//! reading until it has written the buffer out, so no echo is ever refused.
 //!
 //! Run it with `cargo run -p wsproto-core --example nonblocking_echo`.
 
@@ -35,6 +38,9 @@ const HANDSHAKE_TIMEOUT: Option<Duration> = Some(Duration::from_secs(5));
 const DEADLINE: Duration = Duration::from_secs(10);
 /// Most byte runs handed to one vectored write.
 const MAX_CHUNKS: usize = 16;
+/// The servers' write high-water mark, small enough that a 70 000-byte echo fills it and
+/// the loop's backpressure (stop taking events and reading until it drains) really runs.
+const SERVER_HIGH_WATER: usize = 16 * 1024;
 
 type Result<T, E = Box<dyn Error>> = std::result::Result<T, E>;
 
@@ -213,9 +219,13 @@ impl Endpoint {
 
     /// Reads until the socket would block, handling every event of each read before the next.
     fn read(&mut self, now: Instant) -> Result<bool> {
+        // Events left waiting while the write buffer was full come before new bytes.
+        self.handle_events()?;
         let mut progress = false;
         loop {
             match &mut self.phase {
+                // Backpressure (the engine's rule): no reading while replies cannot be queued.
+                Phase::Open(conn) if conn.is_write_buffer_full() => return Ok(progress),
                 Phase::Open(conn) if conn.state() != State::Closed => {
                     // Read straight into the engine's buffer: grow it over its spare capacity,
                     // read, then cut it back to what was received.
@@ -267,6 +277,7 @@ impl Endpoint {
                 // the handshake is dropped below.
                 self.outbox.extend_from_slice(hs.transmit());
                 hs.advance_transmit(hs.transmit().len());
+                let limits = limits.write_high_water(SERVER_HIGH_WATER);
                 (Connection::server(config, limits, now), leftover)
             }
             Phase::Client(hs, rng) => {
@@ -288,15 +299,18 @@ impl Endpoint {
         Ok(())
     }
 
-    /// Drains `poll_event`: the server echoes messages, the client checks them.
+    /// Drains `poll_event`: the server echoes messages, the client checks them. Stops early
+    /// while the write buffer is full, so an echo is never refused; the events wait in the
+    /// engine until `write` has drained it.
     fn handle_events(&mut self) -> Result<()> {
         let Phase::Open(conn) = &mut self.phase else {
             return Ok(());
         };
-        while let Some(event) = conn.poll_event()? {
+        while !conn.is_write_buffer_full() {
+            let Some(event) = conn.poll_event()? else {
+                break;
+            };
             match (event, &mut self.script) {
-                // A real server would also stop reading while `is_write_buffer_full()`; here
-                // the clients' window bounds what is queued.
                 (Event::Message(message), None) => conn.send(message)?,
                 (Event::Message(message), Some(script)) => script.check_echo(&message)?,
                 (Event::Pong { payload, .. }, Some(script)) if payload == PING => {

@@ -73,6 +73,15 @@ pub enum State {
 ///   was written with [`advance_transmit`](Self::advance_transmit), then arm a timer for
 ///   [`poll_timeout`](Self::poll_timeout). Processing every event before writing is what lets
 ///   a burst of replies leave in one write.
+/// - **Backpressure**: data sends are refused with
+///   [`SendError::WriteBufferFull`](crate::SendError::WriteBufferFull) once
+///   [`Limits::write_high_water`] bytes wait to be written (the message is not queued). The
+///   rule for a loop that replies to what it receives: before taking the next event, check
+///   [`is_write_buffer_full`](Self::is_write_buffer_full); while it is true, stop calling
+///   `poll_event` and stop reading from the socket, write out the transmit queue, and resume
+///   (events first, then reading) once it has drained below the mark. Events wait in the
+///   engine meanwhile, so nothing is lost, and a peer that does not read slows down instead
+///   of growing the buffer. Automatic replies (pongs, the Close echo) are never refused.
 ///
 /// What RFC 6455 says MUST happen is automatic: pongs answer pings (unless
 /// [`Config::auto_pong`] is off), a received Close is echoed, clients mask every frame, and a
