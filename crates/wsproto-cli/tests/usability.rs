@@ -306,6 +306,30 @@ fn serve_verbose_logs_connections_closes_and_refused_handshakes() {
 }
 
 #[test]
+fn serve_vv_adds_the_library_events() {
+    for runtime in RUNTIMES {
+        let server = serve_logged(&["--runtime", runtime, "-vv"]);
+        let mut ws = wsproto_blocking::connect(&server.url).expect("connect");
+        let line = server.wait_for_log("server handshake accepted");
+        assert!(line.starts_with("wsproto DEBUG "), "{runtime}: {line}");
+        ws.close(CloseCode::NORMAL, "bye").expect("close");
+        let line = server.wait_for_log("close received");
+        assert_eq!(
+            line, "wsproto DEBUG close received role=Server code=1000 reason=\"bye\"",
+            "{runtime}"
+        );
+        let mut bad = TcpStream::connect(server.addr()).expect("connect");
+        bad.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\r\n")
+            .expect("write");
+        let line = server.wait_for_log("server handshake failed");
+        assert!(
+            line.starts_with("wsproto INFO server handshake failed: "),
+            "{runtime}: {line}"
+        );
+    }
+}
+
+#[test]
 fn help_command_and_a_bare_wsproto() {
     for command in ["serve", "connect", "autobahn-client"] {
         let help = Command::new(BIN)

@@ -15,6 +15,11 @@
 //!
 //! Peer input never panics and never makes the engine hold more memory than its [`Limits`]
 //! allow; a violation fails the connection with the close code RFC 6455 prescribes.
+//!
+//! Features: `deflate` (permessage-deflate, RFC 7692); `tracing` (events with target
+//! `wsproto` for Close frames sent and received, protocol errors, lost connections and
+//! back-pressure, for any `tracing` subscriber; compiled out when off); `pair` (the
+//! in-memory client/server harness with a virtual clock, for tests).
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(
@@ -41,6 +46,7 @@ pub mod pair;
 pub mod proxy;
 pub mod reconnect;
 mod time;
+mod trace;
 mod transmit;
 mod utf8;
 

@@ -328,6 +328,8 @@ impl ClientOpening {
             request.is_secure(),
         );
         let path = request.resource().to_owned();
+        #[cfg(feature = "tracing")]
+        tracing::debug!(target: "wsproto", host = host.as_str(), port, secure, path = path.as_str(), "connecting");
         let machine = ClientHandshake::new(
             request,
             &options.limits,
@@ -411,6 +413,15 @@ impl ClientOpening {
         };
         let now = self.deadline.engine_now();
         let (conn, info) = self.options.into_connection(accepted, self.path, now)?;
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "wsproto",
+            host = self.host.as_str(),
+            path = info.path(),
+            subprotocol = info.subprotocol(),
+            compressed = conn.has_extension(),
+            "client handshake accepted"
+        );
         Ok((conn, info, self.deadline.origin()))
     }
 }

@@ -366,6 +366,8 @@ impl ServerConfig {
     /// hook, if one is set. Servers call this once for each handshake that did not produce a
     /// connection (not for handshakes abandoned because the server itself shut down).
     pub fn report_failed_handshake(&self, peer: Option<SocketAddr>, error: &Error) {
+        #[cfg(feature = "tracing")]
+        tracing::info!(target: "wsproto", peer = ?peer, "server handshake failed: {error}");
         if let Some(hook) = &self.on_failed_handshake {
             hook(peer, error);
         }
@@ -522,6 +524,14 @@ impl<'a> ServerOpening<'a> {
         };
         let now = self.deadline.engine_now();
         let (conn, info) = self.config.upgrade(self.machine, upgrade, now)?;
+        #[cfg(feature = "tracing")]
+        tracing::debug!(
+            target: "wsproto",
+            path = info.path(),
+            subprotocol = info.subprotocol(),
+            compressed = conn.has_extension(),
+            "server handshake accepted"
+        );
         Ok((conn, info, self.deadline.origin()))
     }
 }

@@ -13,6 +13,9 @@
 //!   another stack upgraded.
 //! - The connection: [`WebSocket`], with async methods, `futures` `Stream`/`Sink`, and
 //!   `into_split()` into halves for two tasks.
+//! - Features: `deflate` and `tls` (on by default), `hyper` (`http_upgrade`), `tracing`
+//!   (handshake, close, protocol-error, lost-connection and back-pressure events with target
+//!   `wsproto` for your `tracing` subscriber; compiled out when off).
 //!
 //! ## Coming from tokio-tungstenite
 //!

@@ -44,6 +44,9 @@ Options:
   -v, --verbose           Log to stderr each connection (peer, subprotocol, extensions), each
                           close (who closed, code, reason) and each refused handshake (peer,
                           reason; plain HTTP requests too)
+  -vv                     Also the library's own events, one stderr line each (target
+                          wsproto): handshakes, Close frames sent and received, protocol
+                          errors, lost connections, back-pressure engaged and released
   --tls-cert FILE         Serve wss:// (and the test page over https) with the PEM
                           certificate chain in FILE, leaf first; needs --tls-key
   --tls-key FILE          The PEM private key of --tls-cert's certificate

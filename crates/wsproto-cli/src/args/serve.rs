@@ -27,6 +27,9 @@ pub(crate) struct ServeArgs {
     pub(crate) headers: Vec<(String, String)>,
     /// Log connections, closes and refused handshakes on stderr (`-v`).
     pub(crate) verbose: bool,
+    /// Also the library's own `tracing` events (`-vv`): Close frames, protocol errors, lost
+    /// connections, back-pressure, handshakes.
+    pub(crate) trace: bool,
     /// Serve `wss://` with this certificate; `ws://` when absent.
     pub(crate) tls: Option<Certificate>,
     /// `--forward HOST:PORT`: carry each connection's bytes to a TCP connection there
@@ -56,6 +59,7 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
         subprotocols: Vec::new(),
         headers: Vec::new(),
         verbose: false,
+        trace: false,
         tls: None,
         forward: None,
     };
@@ -90,7 +94,12 @@ pub(super) fn parse(args: VecDeque<String>) -> Result<Command, UsageError> {
             "-H" | "--header" => serve
                 .headers
                 .push(header("--header", &flags.value("--header", inline)?)?),
-            "-v" | "--verbose" => serve.verbose = true,
+            // A second -v (or -vv) adds the library's own events.
+            "-v" | "--verbose" => {
+                serve.trace = serve.verbose;
+                serve.verbose = true;
+            }
+            "-vv" => (serve.verbose, serve.trace) = (true, true),
             "--tls-cert" => cert = Some(PathBuf::from(flags.value("--tls-cert", inline)?)),
             "--tls-key" => key = Some(PathBuf::from(flags.value("--tls-key", inline)?)),
             "--tls-self-signed" => self_signed = true,
@@ -177,7 +186,14 @@ mod tests {
         assert_eq!(s.subprotocols, ["chat", "echo"]);
         assert_eq!(s.headers, [("X-A".to_owned(), "1".to_owned())]);
         assert!(s.verbose);
+        assert!(!s.trace);
         assert_eq!(s.tls, None);
+        for flags in ["serve -vv", "serve -v --verbose"] {
+            let Ok(Command::Serve(s)) = run(flags) else {
+                panic!("{flags}")
+            };
+            assert!(s.verbose && s.trace, "{flags}");
+        }
     }
 
     #[test]
@@ -234,6 +250,7 @@ mod tests {
                 "-s, --subprotocol",
                 "-H, --header",
                 "-v, --verbose",
+                "-vv",
                 "--tls-cert FILE",
                 "--tls-key FILE",
                 "--tls-self-signed",

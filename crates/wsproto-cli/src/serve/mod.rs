@@ -11,6 +11,7 @@ mod certificate;
 mod config;
 mod hub;
 mod log;
+mod trace;
 
 use std::sync::atomic::Ordering;
 use std::task::Poll;
@@ -36,6 +37,9 @@ const GRACE: Duration = Duration::from_secs(5);
 pub(crate) fn run(args: &ServeArgs) -> Result<(), String> {
     let stop = on_stop();
     let log = Log::new(args.verbose, stop.flag.clone());
+    if args.trace {
+        trace::install();
+    }
     let mut config = match server_config(args, &log) {
         Ok(config) => config,
         Err(message) => crate::usage_error(&message),

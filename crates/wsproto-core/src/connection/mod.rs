@@ -119,6 +119,10 @@ pub struct Connection {
     /// Bytes of automatic replies (pongs) queued while the write buffer was full; back to 0
     /// once it drains below the mark (see `should_pause_reading`).
     replies_while_full: u32,
+    /// A send was refused for a full write buffer and it has not drained since (feature
+    /// `tracing`: reported when engaged and when released).
+    #[cfg(feature = "tracing")]
+    backpressured: bool,
     frame: Option<FrameState>,
     incoming: Incoming,
     eof: bool,
@@ -241,6 +245,8 @@ impl Connection {
             read_space: recv::INITIAL_READ_SPACE as u32,
             read_len_before: 0,
             replies_while_full: 0,
+            #[cfg(feature = "tracing")]
+            backpressured: false,
             frame: None,
             incoming: Incoming::default(),
             eof: false,
@@ -383,6 +389,16 @@ impl Connection {
     /// Reports that the first `n` queued bytes were written.
     pub fn advance_transmit(&mut self, n: usize) {
         self.transmit.advance(n);
+        #[cfg(feature = "tracing")]
+        if self.backpressured && !self.is_write_buffer_full() {
+            self.backpressured = false;
+            tracing::debug!(
+                target: "wsproto",
+                role = ?self.masking.role(),
+                queued = self.transmit.len(),
+                "back-pressure released"
+            );
+        }
         if self.replies_while_full > 0 && !self.is_write_buffer_full() {
             self.replies_while_full = 0;
         }
@@ -498,6 +514,20 @@ impl Connection {
             return;
         }
         let error = error.into();
+        #[cfg(feature = "tracing")]
+        match error {
+            ConnectionError::Protocol(violation) => tracing::info!(
+                target: "wsproto",
+                role = ?self.masking.role(),
+                close_code = violation.close_code().as_u16(),
+                "protocol error: {violation}"
+            ),
+            ConnectionError::Lost(lost) => tracing::info!(
+                target: "wsproto",
+                role = ?self.masking.role(),
+                "connection lost: {lost}"
+            ),
+        }
         if let ConnectionError::Protocol(violation) = error
             && self.close_sent.is_none()
         {

@@ -408,6 +408,13 @@ impl Connection {
             }
             _ => {
                 let close = CloseFrame::parse(&payload)?;
+                crate::trace::trace_event!(
+                    debug,
+                    role = ?self.masking.role(),
+                    code = close.code().as_u16(),
+                    reason = close.reason(),
+                    "close received"
+                );
                 self.close_received = Some(alloc::boxed::Box::new(close.clone()));
                 self.read = BytesMut::new();
                 self.incoming = Default::default();

@@ -173,8 +173,18 @@ impl Connection {
     }
 
     /// Refuses data once the write buffer reaches its high-water mark.
-    fn check_room(&self) -> Result<(), SendError> {
+    fn check_room(&mut self) -> Result<(), SendError> {
         if self.is_write_buffer_full() {
+            #[cfg(feature = "tracing")]
+            if !core::mem::replace(&mut self.backpressured, true) {
+                tracing::debug!(
+                    target: "wsproto",
+                    role = ?self.masking.role(),
+                    queued = self.transmit.len(),
+                    high_water = self.limits.get_write_high_water(),
+                    "back-pressure engaged: sends refused until the write buffer drains"
+                );
+            }
             Err(SendError::WriteBufferFull)
         } else {
             Ok(())
@@ -287,6 +297,13 @@ impl Connection {
             2 + reason.len()
         };
         self.queue_frame(true, 0, OpCode::Close, &payload[..len], None);
+        crate::trace::trace_event!(
+            debug,
+            role = ?self.masking.role(),
+            code = frame.code().as_u16(),
+            reason = frame.reason(),
+            "close sent"
+        );
         self.close_sent = Some(alloc::boxed::Box::new(frame));
         if self.close_received.is_some() {
             self.closed = true;
