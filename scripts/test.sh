@@ -81,7 +81,9 @@ run_example() {
   timeout 60 cargo run -q -p "$package" "$@" --example "$example" >/dev/null
 }
 run_example wsproto-core nonblocking_echo
-for example in echo_server client chat; do run_example wsproto-tokio "$example"; done
+for example in echo_server client chat wss_echo stream_file reconnecting_client; do
+  run_example wsproto-tokio "$example"
+done
 for example in hyper_upgrade axum_chat; do run_example wsproto-tokio "$example" --features hyper; done
 run_example wsproto-smol smol_echo
 run_example wsproto-async-std async_std_echo
