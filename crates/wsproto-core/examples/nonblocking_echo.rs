@@ -1,12 +1,14 @@
 //! Proof that `wsproto-core` is really sans-IO: 8 WebSocket clients and their echo server, all
-//! in one thread, over real TCP sockets, with no async runtime and no dependency beyond `std`.
+//! in one thread, over real TCP sockets, in a hand-written `mio` event loop — no async
+//! runtime, nothing between the engine and the operating system's readiness API.
 //!
-//! A hand-written event loop polls every non-blocking socket in turn (`WouldBlock` means
-//! "nothing now") and only moves bytes and time; the handshake machines and [`Connection`]s do
-//! all of the protocol. Each client sends 100 text and binary messages of 0 to 70 000 bytes
+//! The loop waits in `Poll::poll` until a socket is ready or the earliest engine timer
+//! (`poll_timeout`) is due, then drives each ready endpoint until a pass makes no progress
+//! (mio is edge-triggered: reads and writes go on until `WouldBlock`). It only moves bytes and
+//! time; the handshake machines and [`Connection`]s do all of the protocol. Each client sends 100 text and binary messages of 0 to 70 000 bytes
 //! (7-, 16- and 64-bit payload lengths) and a ping, checks that every echo comes back intact
-//! and in order, then closes the connection normally. The loop sleeps 1 ms only after a pass
-//! that made no progress, and gives up with exit status 1 after 10 s. The servers follow the
+//! and in order, then closes the connection normally. The loop gives up with exit status 1
+//! after 10 s. The servers follow the
 //! engine's backpressure rule (see [`Connection`]'s calling contract): with a 16 KiB write
 //! high-water mark, a large echo fills the buffer, and the loop stops taking events and
 //! reading until it has written the buffer out, so no echo is ever refused.
@@ -14,11 +16,14 @@
 //! Run it with `cargo run -p wsproto-core --example nonblocking_echo`.
 
 use std::collections::hash_map::RandomState;
+use std::collections::{BTreeMap, BTreeSet};
 use std::error::Error;
 use std::hash::BuildHasher;
 use std::io::{self, ErrorKind, IoSlice, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
 
 use rand_core::RngCore;
 use wsproto_core::handshake::{Accept, ClientHandshake, ClientRequest, ServerHandshake};
@@ -67,57 +72,105 @@ struct Totals {
     elapsed_ms: u128,
 }
 
+/// The listener's token; endpoints take tokens from 0 up.
+const LISTENER: Token = Token(usize::MAX);
+
 /// Binds, connects the clients, then runs the event loop until every socket is done.
 fn run() -> Result<Totals> {
     let origin = std::time::Instant::now();
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a local port");
-    listener
-        .set_nonblocking(true)
-        .expect("make the listener non-blocking");
-    let addr = listener.local_addr().expect("listener address");
+    let mut poll = Poll::new()?;
+    let mut listener = TcpListener::bind("127.0.0.1:0".parse()?)?;
+    poll.registry()
+        .register(&mut listener, LISTENER, Interest::READABLE)?;
+    let addr = listener.local_addr()?;
 
-    let (limits, mut endpoints) = (Limits::default(), Vec::new());
+    let limits = Limits::default();
+    let (mut endpoints, mut next_token) = (BTreeMap::new(), 0);
+    let registry = poll.registry().try_clone()?;
+    let mut add = |endpoints: &mut BTreeMap<usize, Endpoint>, mut endpoint: Endpoint| {
+        let token = next_token;
+        next_token += 1;
+        registry.register(
+            &mut endpoint.stream,
+            Token(token),
+            Interest::READABLE | Interest::WRITABLE,
+        )?;
+        endpoints.insert(token, endpoint);
+        io::Result::Ok(token)
+    };
+    let mut ready = BTreeSet::new();
     for id in 0..CLIENTS {
         // The connect completes in the kernel's backlog; the loop accepts it later.
-        let stream = TcpStream::connect(addr).expect("connect to the listener");
+        let stream = std::net::TcpStream::connect(addr)?;
+        stream.set_nonblocking(true)?;
         let request = ClientRequest::from_url(&format!("ws://{addr}/echo"))?;
         let mut rng = XorShift::seeded(id);
         let hs = ClientHandshake::new(request, &limits, &mut rng, now(origin), HANDSHAKE_TIMEOUT)?;
-        let script = Some(Script::default());
-        endpoints.push(Endpoint::new(id, stream, Phase::Client(hs, rng), script));
+        let client = Endpoint::new(id, TcpStream::from_std(stream), Phase::Client(hs, rng));
+        ready.insert(add(&mut endpoints, client.with_script())?);
     }
 
     let (mut accepted, mut totals) = (0, Totals::default());
+    let mut events = Events::with_capacity(64);
     while accepted < CLIENTS || !endpoints.is_empty() {
-        if origin.elapsed() > DEADLINE {
-            let left: Vec<String> = endpoints.iter().map(Endpoint::describe).collect();
-            return Err(format!("deadline of {DEADLINE:?} passed; still open: {left:?}").into());
+        let left = DEADLINE.checked_sub(origin.elapsed()).ok_or_else(|| {
+            let open: Vec<String> = endpoints.values().map(Endpoint::describe).collect();
+            format!("deadline of {DEADLINE:?} passed; still open: {open:?}")
+        })?;
+        // Sleep until a socket is ready or the earliest engine timer is due; that is all the
+        // waiting there is. Sockets are edge-triggered: an endpoint is driven until a pass
+        // makes no progress, so nothing is left for an edge that will not come again.
+        if ready.is_empty() {
+            let now = now(origin);
+            let timer = endpoints
+                .values()
+                .filter_map(Endpoint::poll_timeout)
+                .map(|at| at.saturating_since(now))
+                .min();
+            poll.poll(&mut events, Some(timer.map_or(left, |t| t.min(left))))?;
         }
         let now = now(origin);
-        let mut progress = false;
-        while let Some((stream, _)) = nonblocking(listener.accept())? {
-            let hs = ServerHandshake::new(&limits, now, HANDSHAKE_TIMEOUT);
-            endpoints.push(Endpoint::new(accepted, stream, Phase::Server(hs), None));
-            accepted += 1;
-            progress = true;
-        }
-        for endpoint in &mut endpoints {
-            progress |= endpoint
-                .drive(now)
-                .map_err(|e| format!("{}: {e}", endpoint.describe()))?;
-        }
-        endpoints.retain(|endpoint| {
-            let done = matches!(endpoint.phase, Phase::Done);
-            if let (true, Some(script)) = (done, &endpoint.script) {
-                totals.connections += 1;
-                totals.messages += script.echoed;
-                totals.pings += usize::from(script.pong);
-                totals.bytes += script.bytes;
+        for event in &events {
+            match event.token() {
+                LISTENER => loop {
+                    let Some((stream, _)) = nonblocking(listener.accept())? else {
+                        break;
+                    };
+                    let hs = ServerHandshake::new(&limits, now, HANDSHAKE_TIMEOUT);
+                    let server = Endpoint::new(accepted, stream, Phase::Server(hs));
+                    ready.insert(add(&mut endpoints, server)?);
+                    accepted += 1;
+                },
+                Token(token) => {
+                    ready.insert(token);
+                }
             }
-            !done
-        });
-        if !progress {
-            std::thread::sleep(Duration::from_millis(1));
+        }
+        events.clear();
+        // Timers that are due count as readiness too.
+        for (token, endpoint) in &endpoints {
+            if endpoint.poll_timeout().is_some_and(|at| at <= now) {
+                ready.insert(*token);
+            }
+        }
+        for token in std::mem::take(&mut ready) {
+            let Some(endpoint) = endpoints.get_mut(&token) else {
+                continue;
+            };
+            while endpoint
+                .drive(now)
+                .map_err(|e| format!("{}: {e}", endpoint.describe()))?
+            {}
+            if matches!(endpoint.phase, Phase::Done) {
+                if let Some(script) = &endpoint.script {
+                    totals.connections += 1;
+                    totals.messages += script.echoed;
+                    totals.pings += usize::from(script.pong);
+                    totals.bytes += script.bytes;
+                }
+                // Dropping the stream deregisters it and closes the TCP connection.
+                endpoints.remove(&token);
+            }
         }
     }
     totals.elapsed_ms = origin.elapsed().as_millis();
@@ -161,18 +214,30 @@ enum Phase {
 impl Endpoint {
     /// Wraps a connected (client) or accepted (server) socket. Writes are corked by the loop
     /// itself (all events, then one write), so Nagle's algorithm would only add latency.
-    fn new(id: usize, stream: TcpStream, phase: Phase, script: Option<Script>) -> Self {
-        stream
-            .set_nonblocking(true)
-            .expect("make the socket non-blocking");
+    fn new(id: usize, stream: TcpStream, phase: Phase) -> Self {
         stream.set_nodelay(true).expect("disable Nagle's algorithm");
-        let outbox = Vec::new();
         Self {
             id,
             stream,
             phase,
-            outbox,
-            script,
+            outbox: Vec::new(),
+            script: None,
+        }
+    }
+
+    /// A client: it sends the script and checks the echoes.
+    fn with_script(mut self) -> Self {
+        self.script = Some(Script::default());
+        self
+    }
+
+    /// When the handshake or the connection next needs `handle_timeout`.
+    fn poll_timeout(&self) -> Option<Instant> {
+        match &self.phase {
+            Phase::Server(hs) => hs.poll_timeout(),
+            Phase::Client(hs, _) => hs.poll_timeout(),
+            Phase::Open(conn) => conn.poll_timeout(),
+            Phase::Done => None,
         }
     }
 
