@@ -81,7 +81,7 @@ run_example() {
   timeout 60 cargo run -q -p "$package" "$@" --example "$example" >/dev/null
 }
 run_example wsproto-core nonblocking_echo
-for example in echo_server client chat wss_echo stream_file reconnecting_client; do
+for example in echo_server client chat wss_echo stream_file reconnecting_client byte_tunnel; do
   run_example wsproto-tokio "$example"
 done
 for example in hyper_upgrade axum_chat; do run_example wsproto-tokio "$example" --features hyper; done

@@ -1,7 +1,7 @@
 //! A broadcast chat: every text a client sends goes to all connected clients, the sender
 //! included, prefixed with the sender's name.
 //!
-//! Each connection is `split()` into halves. The reading half publishes texts on a
+//! Each connection is `into_split()` into halves. The reading half publishes texts on a
 //! `tokio::sync::broadcast` channel; the writing half, in a task of its own, sends whatever
 //! the channel delivers. The channel's capacity bounds what a slow client can hold up: one
 //! that falls behind skips the oldest lines and is told how many it missed.
