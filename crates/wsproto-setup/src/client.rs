@@ -40,7 +40,7 @@ impl Default for ClientConfig {
             headers: Vec::new(),
             origin: None,
             subprotocols: Vec::new(),
-            handshake_timeout: Duration::from_secs(10),
+            handshake_timeout: wsproto_core::handshake::DEFAULT_HANDSHAKE_TIMEOUT,
             rng: None,
             #[cfg(feature = "deflate")]
             deflate: None,

@@ -89,7 +89,7 @@ impl Default for ServerConfig {
             subprotocols: Vec::new(),
             server_name: None,
             response_headers: Vec::new(),
-            handshake_timeout: Duration::from_secs(10),
+            handshake_timeout: wsproto_core::handshake::DEFAULT_HANDSHAKE_TIMEOUT,
             max_pending: 1024,
             backlog: crate::DEFAULT_BACKLOG,
             check: None,

@@ -79,7 +79,9 @@ impl ClientHandshake {
     /// `Connection: Upgrade`, `Sec-WebSocket-Key` (16 bytes from `rng`, base64),
     /// `Sec-WebSocket-Version: 13`, and when set `Origin`, `Sec-WebSocket-Protocol`
     /// (comma-joined), `Sec-WebSocket-Extensions` (comma-joined), `Authorization`, followed by
-    /// the extra headers. The response must arrive before `now + timeout` (never, if `None`).
+    /// the extra headers. The response must arrive before `now + timeout` (never, if `None`;
+    /// [`DEFAULT_HANDSHAKE_TIMEOUT`](super::DEFAULT_HANDSHAKE_TIMEOUT) unless you have a reason
+    /// to choose another).
     ///
     /// # Errors
     ///

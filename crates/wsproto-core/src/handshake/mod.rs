@@ -67,3 +67,10 @@ pub use error::{HandshakeError, Rejection};
 pub use http::{ExtensionParams, accept_key, parse_extensions};
 pub use server::ServerHandshake;
 pub use server_request::{Accept, Request};
+
+/// The timeout to pass to [`ServerHandshake::new`] and [`ClientHandshake::new`] unless you
+/// have a reason to choose another: 10 seconds for the whole opening, long enough for a slow
+/// network, short enough that a silent client does not hold its slot for long. The adapters'
+/// `ServerConfig` and `ClientConfig` default to it. `None` there means no deadline at all,
+/// which a server should never use with untrusted clients.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(10);

@@ -73,7 +73,9 @@ pub struct ServerHandshake {
 
 impl ServerHandshake {
     /// A server handshake waiting for a request head, which must be complete before
-    /// `now + timeout` (never, if `None`).
+    /// `now + timeout` (never, if `None`: a client that stays silent then holds its socket
+    /// for ever). Pass `Some(`[`DEFAULT_HANDSHAKE_TIMEOUT`](super::DEFAULT_HANDSHAKE_TIMEOUT)`)`
+    /// unless you have a reason to choose another.
     #[must_use]
     pub fn new(limits: &Limits, now: Instant, timeout: Option<Duration>) -> Self {
         Self {
