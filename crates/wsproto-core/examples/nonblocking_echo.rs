@@ -196,7 +196,8 @@ struct Endpoint {
     id: usize,
     stream: TcpStream,
     phase: Phase,
-    /// Handshake bytes (request or `101` response) still to write ahead of the connection's.
+    /// The client's request bytes still to write ahead of the connection's (a server's 101 sits in
+    /// its connection's queue, ahead of any frame).
     outbox: Vec<u8>,
     /// What a client sends and expects back; `None` on the echo server's side.
     script: Option<Script>,
@@ -329,38 +330,35 @@ impl Endpoint {
     /// Feeds handshake bytes; on success, opens the connection with the leftover bytes.
     fn handle_handshake(&mut self, bytes: &[u8], now: Instant) -> Result<()> {
         let (config, limits) = (Config::default(), Limits::default());
-        let (conn, leftover) = match &mut self.phase {
-            Phase::Server(hs) => {
-                let Some(request) = hs.handle_input(bytes)? else {
-                    return Ok(());
-                };
-                if request.path() != "/echo" {
+        // Each step consumes its handshake: the phase is taken out and the next one put back.
+        self.phase = match std::mem::replace(&mut self.phase, Phase::Done) {
+            Phase::Server(mut hs) => match hs.handle_input(bytes)? {
+                None => Phase::Server(hs),
+                Some(request) if request.path() != "/echo" => {
                     return Err(format!("unexpected path {:?}", request.path()).into());
                 }
-                let leftover = hs.accept(Accept::new())?;
-                // The 101 sits in the handshake's queue, not the connection's: move it out, as
-                // the handshake is dropped below.
-                self.outbox.extend_from_slice(hs.transmit());
-                hs.advance_transmit(hs.transmit().len());
-                let limits = limits.write_high_water(SERVER_HIGH_WATER);
-                (Connection::server(config, limits, now), leftover)
-            }
-            Phase::Client(hs, rng) => {
-                let Some(accepted) = hs.handle_input(bytes)? else {
-                    return Ok(());
-                };
-                // The connection masks with the RNG the handshake drew its nonce from.
-                let rng = Box::new(std::mem::replace(rng, XorShift(0)));
-                let leftover = accepted.into_leftover();
-                (Connection::client(config, limits, rng, now), leftover)
-            }
-            Phase::Open(_) | Phase::Done => {
+                // The 101 goes into the connection's queue ahead of any frame, and the bytes
+                // that followed the request are fed to it first.
+                Some(_) => {
+                    let limits = limits.write_high_water(SERVER_HIGH_WATER);
+                    let conn = hs.accept_into_connection(Accept::new(), config, limits, now)?;
+                    Phase::Open(Box::new(conn))
+                }
+            },
+            Phase::Client(mut hs, rng) => match hs.handle_input(bytes)? {
+                None => Phase::Client(hs, rng),
+                // The connection masks with the RNG the handshake drew its nonce from, and
+                // is fed the bytes that followed the response first.
+                Some(accepted) => {
+                    let conn = accepted.into_connection(config, limits, Box::new(rng), now);
+                    Phase::Open(Box::new(conn))
+                }
+            },
+            open_or_done => {
+                self.phase = open_or_done;
                 return Err("handshake bytes after the handshake".into());
             }
         };
-        let mut conn = Box::new(conn);
-        conn.handle_input(&leftover, now); // Bytes that came with the handshake come first.
-        self.phase = Phase::Open(conn);
         Ok(())
     }
 
